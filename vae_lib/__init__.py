@@ -1,0 +1,63 @@
+"""vae_lib: a small numpy library of Variational Autoencoders, written to be read.
+
+Everything public is re-exported here, so chapters write ``from vae_lib import VAE, fit``.
+"""
+
+from .checkpoint import atomic_write_npz, load_model, save_model
+from .data import PATTERN_NAMES, pattern_templates, patterns
+from .distributions import (
+    bernoulli_log_likelihood,
+    bernoulli_log_likelihood_grad,
+    gaussian_log_density,
+    kl_standard_normal,
+    kl_standard_normal_grad,
+    log_mean_exp,
+    reparameterize,
+    reparameterize_backward,
+    sigmoid,
+    standard_normal_log_density,
+)
+from .metrics import (
+    active_units,
+    importance_weighted_bound,
+    log_importance_weights,
+    nearest_centroid_accuracy,
+)
+from .nn import MLP, Adam, Linear, ReLU, Tanh
+from .train import History, fit
+from .vae import VAE, ELBOTerms, VAEConfig
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP",
+    "PATTERN_NAMES",
+    "VAE",
+    "Adam",
+    "ELBOTerms",
+    "History",
+    "Linear",
+    "ReLU",
+    "Tanh",
+    "VAEConfig",
+    "active_units",
+    "atomic_write_npz",
+    "bernoulli_log_likelihood",
+    "bernoulli_log_likelihood_grad",
+    "fit",
+    "gaussian_log_density",
+    "importance_weighted_bound",
+    "kl_standard_normal",
+    "kl_standard_normal_grad",
+    "load_model",
+    "log_importance_weights",
+    "log_mean_exp",
+    "nearest_centroid_accuracy",
+    "pattern_templates",
+    "patterns",
+    "reparameterize",
+    "reparameterize_backward",
+    "save_model",
+    "sigmoid",
+    "standard_normal_log_density",
+]

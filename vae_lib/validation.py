@@ -1,0 +1,110 @@
+"""Checks on the arguments of public functions.
+
+Each check either returns its argument (as a numpy array where that makes sense) or raises
+a ``ValueError``/``TypeError`` whose message names the argument, what was expected and what
+came. Nothing is clipped or repaired silently.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_rng(rng, name: str = "rng") -> np.random.Generator:
+    """Return ``rng`` if it is a ``numpy.random.Generator``, else raise ``TypeError``."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator (make one with "
+            f"np.random.default_rng(seed)); got {type(rng).__name__}"
+        )
+    return rng
+
+
+def _describe_shape(shape) -> str:
+    return "(" + ", ".join(str(s) if s is not None else "N" for s in shape) + ")"
+
+
+def check_array(
+    x,
+    name: str,
+    *,
+    ndim: int | None = None,
+    shape: tuple | None = None,
+    dtype=None,
+) -> np.ndarray:
+    """Return ``x`` as a finite floating-point array, checking its rank and shape.
+
+    Parameters
+    ----------
+    x : array_like
+        The value to check.
+    name : str
+        The argument's name, used in error messages.
+    ndim : int, optional
+        Required number of dimensions.
+    shape : tuple, optional
+        Required shape; ``None`` entries match any length. Implies ``ndim``.
+    dtype : numpy dtype, optional
+        Convert to this floating dtype; by default keep a floating dtype and turn anything
+        else into float64.
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of numbers; got {type(x).__name__}")
+    arr = np.asarray(x)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be an array of numbers; got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real; got dtype {arr.dtype}")
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    elif not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    if shape is not None:
+        ndim = len(shape)
+    if ndim is not None and arr.ndim != ndim:
+        expected = _describe_shape(shape) if shape is not None else f"{ndim}-D"
+        raise ValueError(
+            f"{name} must be a {ndim}-D array of shape {expected}; got shape {arr.shape}"
+        )
+    if shape is not None:
+        for axis, (want, got) in enumerate(zip(shape, arr.shape)):
+            if want is not None and want != got:
+                raise ValueError(
+                    f"{name} must have shape {_describe_shape(shape)}; got shape {arr.shape} "
+                    f"(axis {axis} has length {got}, expected {want})"
+                )
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} must be finite; got {bad} NaN or infinite value(s)")
+    return arr
+
+
+def check_unit_interval(x: np.ndarray, name: str) -> np.ndarray:
+    """Raise ``ValueError`` unless every value of ``x`` lies in [0, 1] (Bernoulli data)."""
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(
+            f"{name} must lie in [0, 1] for a Bernoulli likelihood; got values from "
+            f"{lo:.4g} to {hi:.4g}"
+        )
+    return x
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return ``value`` if it is an integer of at least 1, else raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1; got {value}")
+    return int(value)
+
+
+def check_positive_float(value, name: str) -> float:
+    """Return ``value`` as a float if it is finite and greater than 0, else raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number greater than 0; got {value}")
+    return float(value)
