@@ -25,7 +25,9 @@ def pattern_templates() -> np.ndarray:
     return t
 
 
-def patterns(n: int, rng: np.random.Generator, noise: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def patterns(
+    n: int, rng: np.random.Generator, noise: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n`` noisy patterns, the kinds in turn (0, 1, 2, 3, 0, …) as in the seed.
 
     Parameters

@@ -9,8 +9,8 @@ from .distributions import (
     _gaussian_log_density,
     log_mean_exp,
 )
-from .validation import check_array, check_positive_int, check_rng
 from .vae import VAE
+from .validation import check_array, check_positive_int, check_rng
 
 
 def log_importance_weights(model: VAE, x, k: int, rng: np.random.Generator) -> np.ndarray:

@@ -113,9 +113,7 @@ class MLP:
         rng = check_rng(rng)
         sizes = tuple(int(s) for s in sizes)
         if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(
-                f"sizes must list at least two widths of at least 1; got {sizes}"
-            )
+            raise ValueError(f"sizes must list at least two widths of at least 1; got {sizes}")
         if activation not in _ACTIVATION_LAYERS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
         self.sizes = sizes
@@ -185,8 +183,7 @@ class Adam:
         """Apply one update with ``grads`` (same order and shapes as ``params``)."""
         if len(grads) != len(self.params):
             raise ValueError(
-                f"grads must hold one array per parameter ({len(self.params)}); "
-                f"got {len(grads)}"
+                f"grads must hold one array per parameter ({len(self.params)}); got {len(grads)}"
             )
         self.t += 1
         b1, b2 = self.beta1, self.beta2
@@ -205,4 +202,3 @@ class Adam:
             np.divide(m, tmp, out=tmp)
             tmp *= step
             p -= tmp
-

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .nn import Adam
-from .validation import check_positive_float, check_positive_int, check_rng
 from .vae import VAE
+from .validation import check_positive_float, check_positive_int, check_rng
 
 
 @dataclass

@@ -68,7 +68,9 @@ class VAEConfig:
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - fields
         if unknown:
-            raise ValueError(f"unknown VAEConfig field(s) {sorted(unknown)}; expected {sorted(fields)}")
+            raise ValueError(
+                f"unknown VAEConfig field(s) {sorted(unknown)}; expected {sorted(fields)}"
+            )
         return cls(**d)
 
 
@@ -161,7 +163,8 @@ class VAE:
     def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> ELBOTerms:
         r"""The ELBO of each example, estimated with ``n_samples`` draws of z.
 
-        .. math:: \mathcal L(x) = \mathbb E_{q(z|x)}[\log p(x|z)] - \beta\,\mathrm{KL}(q(z|x)\,\|\,p(z))
+        .. math:: \mathcal L(x) = \mathbb E_{q(z|x)}[\log p(x|z)]
+                  - \beta\,\mathrm{KL}(q(z|x)\,\|\,p(z))
 
         The KL term is exact (closed form); the reconstruction term is a Monte Carlo mean.
 

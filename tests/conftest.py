@@ -1,0 +1,15 @@
+import numpy as np
+import pytest
+
+import vae_lib
+
+
+@pytest.fixture(scope="session")
+def trained_pattern_vae():
+    """The first chapter's model, trained as the chapter trains it (about 2 s)."""
+    rng = np.random.default_rng(0)
+    x, labels = vae_lib.patterns(200, rng)
+    untrained = vae_lib.VAE(vae_lib.VAEConfig(), np.random.default_rng(1))
+    model = vae_lib.VAE(vae_lib.VAEConfig(), np.random.default_rng(1))
+    history = vae_lib.fit(model, x, epochs=300, batch_size=20, lr=3e-3, rng=rng, progress=False)
+    return {"x": x, "labels": labels, "model": model, "untrained": untrained, "history": history}

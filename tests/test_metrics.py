@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from vae_lib import (
+    VAE,
+    VAEConfig,
+    active_units,
+    importance_weighted_bound,
+    log_importance_weights,
+    nearest_centroid_accuracy,
+)
+
+
+@pytest.fixture
+def small_model():
+    rng = np.random.default_rng(0)
+    return VAE(VAEConfig(dtype="float64"), rng), rng.uniform(size=(300, 16))
+
+
+def test_log_weights_shape(small_model):
+    model, x = small_model
+    assert log_importance_weights(model, x[:7], 5, np.random.default_rng(0)).shape == (5, 7)
+
+
+def test_l1_is_the_elbo_in_expectation(small_model):
+    model, x = small_model
+    rng = np.random.default_rng(1)
+    l1 = np.stack([importance_weighted_bound(model, x, 1, rng) for _ in range(20)])
+    elbo = model.elbo(x, rng, n_samples=20).elbo
+    diff = (l1.mean(0) - elbo).mean()
+    stderr = l1.std() / np.sqrt(l1.size)
+    assert abs(diff) < 4 * stderr, (diff, stderr)
+
+
+def test_lk_does_not_decrease_with_k(small_model):
+    model, x = small_model
+    rng = np.random.default_rng(2)
+    bounds = [importance_weighted_bound(model, x, k, rng).mean() for k in (1, 10, 100)]
+    assert bounds[0] < bounds[1] < bounds[2], bounds
+
+
+def test_active_units_finds_a_dead_dimension():
+    rng = np.random.default_rng(3)
+    model = VAE(VAEConfig(latent_dim=3), rng)
+    last = model.encoder.layers[-1]
+    last.W[:, 1] = 0.0  # the mean of z_2 no longer depends on x
+    active = active_units(model, rng.uniform(size=(200, 16)), threshold=1e-6)
+    assert active.tolist() == [True, False, True]
+
+
+def test_nearest_centroid_accuracy():
+    rng = np.random.default_rng(4)
+    labels = np.repeat(np.arange(3), 50)
+    codes = np.eye(3)[labels] * 10 + rng.normal(size=(150, 3))
+    assert nearest_centroid_accuracy(codes, labels) == 1.0
+    assert nearest_centroid_accuracy(codes, rng.permutation(labels)) < 0.6
+    with pytest.raises(ValueError, match=r"labels must have shape \(150,\); got \(3,\)"):
+        nearest_centroid_accuracy(codes, labels[:3])
