@@ -5,6 +5,14 @@ Everything public is re-exported here, so chapters write ``from vae_lib import V
 
 from .checkpoint import atomic_write_npz, load_model, save_model
 from .data import PATTERN_NAMES, pattern_templates, patterns
+from .datasets import (
+    Dataset,
+    binarize_dynamic,
+    binarize_static,
+    digits8x8,
+    format_nats,
+    mnist_subset,
+)
 from .distributions import (
     bernoulli_log_likelihood,
     bernoulli_log_likelihood_grad,
@@ -34,6 +42,7 @@ __all__ = [
     "PATTERN_NAMES",
     "VAE",
     "Adam",
+    "Dataset",
     "ELBOTerms",
     "History",
     "Linear",
@@ -44,7 +53,11 @@ __all__ = [
     "atomic_write_npz",
     "bernoulli_log_likelihood",
     "bernoulli_log_likelihood_grad",
+    "binarize_dynamic",
+    "binarize_static",
+    "digits8x8",
     "fit",
+    "format_nats",
     "gaussian_log_density",
     "importance_weighted_bound",
     "kl_standard_normal",
@@ -52,6 +65,7 @@ __all__ = [
     "load_model",
     "log_importance_weights",
     "log_mean_exp",
+    "mnist_subset",
     "nearest_centroid_accuracy",
     "pattern_templates",
     "patterns",
