@@ -1,0 +1,56 @@
+"""The chapters as the last book build executed them, read from its execution cache.
+
+Numbers in the prose are glued from code (myst-nb's ``glue``), so a test that reads the
+glued values from the executed notebook checks exactly the numbers a reader sees.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+BOOK = Path(__file__).resolve().parents[2]
+CACHE = BOOK / "_build" / ".jupyter_cache"
+_NUMPY_SCALAR = re.compile(r"^np\.\w+\((.*)\)$")
+
+
+@cache
+def executed_notebook(chapter: str):
+    """The executed notebook of ``chapters/<chapter>.md`` from the build's cache."""
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    if not CACHE.is_dir():
+        pytest.fail(f"no execution cache at {CACHE}: run `make book` before these tests")
+    source = BOOK / "chapters" / f"{chapter}.md"
+    notebook = read_myst_markdown_notebook(source.read_text(encoding="utf-8"))
+    try:
+        _, merged = get_cache(CACHE).merge_match_into_notebook(notebook)
+    except KeyError:
+        pytest.fail(f"{source} changed since the book was built: run `make book` again")
+    return merged
+
+
+def _parse(text: str):
+    match = _NUMPY_SCALAR.match(text.strip())
+    text = match.group(1) if match else text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip("'\"")
+
+
+def glued(chapter: str) -> dict:
+    """Every value the chapter glued, by name (numbers as floats)."""
+    values = {}
+    for cell in executed_notebook(chapter).cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name is not None:
+                values[name] = _parse(output["data"]["text/plain"])
+    if not values:
+        pytest.fail(f"chapter {chapter} glued no values")
+    return values
