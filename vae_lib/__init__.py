@@ -25,6 +25,7 @@ from .distributions import (
     sigmoid,
     standard_normal_log_density,
 )
+from .download import DownloadError, download_file, download_mnist, load_mnist
 from .metrics import (
     active_units,
     importance_weighted_bound,
@@ -43,6 +44,7 @@ __all__ = [
     "VAE",
     "Adam",
     "Dataset",
+    "DownloadError",
     "ELBOTerms",
     "History",
     "Linear",
@@ -56,12 +58,15 @@ __all__ = [
     "binarize_dynamic",
     "binarize_static",
     "digits8x8",
+    "download_file",
+    "download_mnist",
     "fit",
     "format_nats",
     "gaussian_log_density",
     "importance_weighted_bound",
     "kl_standard_normal",
     "kl_standard_normal_grad",
+    "load_mnist",
     "load_model",
     "log_importance_weights",
     "log_mean_exp",
