@@ -3,6 +3,7 @@
 Everything public is re-exported here, so chapters write ``from vae_lib import VAE, fit``.
 """
 
+from .cache import default_cache_dir, load_or_train
 from .checkpoint import atomic_write_npz, load_model, save_model
 from .data import PATTERN_NAMES, pattern_templates, patterns
 from .datasets import (
@@ -57,6 +58,7 @@ __all__ = [
     "bernoulli_log_likelihood_grad",
     "binarize_dynamic",
     "binarize_static",
+    "default_cache_dir",
     "digits8x8",
     "download_file",
     "download_mnist",
@@ -68,6 +70,7 @@ __all__ = [
     "kl_standard_normal_grad",
     "load_mnist",
     "load_model",
+    "load_or_train",
     "log_importance_weights",
     "log_mean_exp",
     "mnist_subset",
