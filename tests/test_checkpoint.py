@@ -62,3 +62,12 @@ def test_mismatched_weights_are_refused(tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match=r"encoder.0.W has shape \(2, 2\)"):
         load_model(path)
+
+
+def test_saved_file_gets_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = save_model(make_model(), tmp_path / "m.npz")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
