@@ -47,6 +47,19 @@ from .metrics import (
     nearest_centroid_accuracy,
 )
 from .nn import MLP, Adam, Linear, ReLU, Tanh
+from .quadrature import latent_grid, vae_log_joint_grid, vae_log_marginal_grid, vae_posterior_grid
+from .toy_models import (
+    ToyModel,
+    best_gaussian,
+    gaussian_elbo,
+    kl_to_posterior,
+    linear_gaussian_exact,
+    toy_iw_bound,
+    toy_log_marginal,
+    toy_log_weights,
+    toy_model,
+    toy_posterior,
+)
 from .train import History, fit
 from .vae import VAE, ELBOTerms, VAEConfig
 
@@ -109,4 +122,18 @@ __all__ = [
     "sigmoid",
     "standard_normal_log_density",
     "two_mode_mixture",
+    "ToyModel",
+    "best_gaussian",
+    "gaussian_elbo",
+    "kl_to_posterior",
+    "latent_grid",
+    "linear_gaussian_exact",
+    "toy_iw_bound",
+    "toy_log_marginal",
+    "toy_log_weights",
+    "toy_model",
+    "toy_posterior",
+    "vae_log_joint_grid",
+    "vae_log_marginal_grid",
+    "vae_posterior_grid",
 ]
