@@ -62,15 +62,18 @@ from .toy_models import (
 )
 from .train import History, fit
 from .vae import VAE, ELBOTerms, VAEConfig
+from .widgets import Dropdown, Slider, Toggle, interactive_output
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Slider",
     "MLP",
     "PATTERN_NAMES",
     "VAE",
     "Adam",
     "Dataset",
+    "Dropdown",
     "DownloadError",
     "ELBOTerms",
     "History",
@@ -78,6 +81,7 @@ __all__ = [
     "ReLU",
     "ReverseKLFit",
     "Tanh",
+    "Toggle",
     "VAEConfig",
     "active_units",
     "atomic_write_npz",
@@ -95,6 +99,7 @@ __all__ = [
     "forward_kl",
     "gaussian_log_density",
     "importance_weighted_bound",
+    "interactive_output",
     "kl_categorical",
     "kl_diag_gaussians",
     "kl_monte_carlo",

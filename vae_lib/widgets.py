@@ -1,0 +1,445 @@
+"""Controls that work on the static page as well as in a kernel.
+
+A static page has no Python behind it, so a slider cannot call a function there. But the
+page's widget manager does run *front-end links*. So :func:`interactive_output` calls
+``render`` ahead of time for every value of every control, keeps the outputs as the
+children of an ``ipywidgets.Stack``, and ``jslink``\\ s each control's ``index`` to the
+stack's ``selected_index``: moving the control shows another precomputed frame, in the
+browser alone. Two controls give nested stacks (the outer one follows the first control,
+each inner one the second). In a kernel the same widget also re-renders the frame it shows
+whenever a control moves (``live=True``), so it follows any state that changed since the
+cell ran.
+
+Frames are kept small: figures are drawn at one size and resolution (:data:`FIGURE_SIZE`,
+:data:`FIGURE_DPI`) and stored as palette PNGs; a widget may hold at most
+:data:`MAX_FRAMES` frames and :data:`MAX_WIDGET_BYTES` bytes.
+
+>>> from vae_lib.widgets import Slider, interactive_output
+>>> w = interactive_output(lambda s: f"<b>{s}</b>", {"s": Slider([1, 2, 3], "s")}, alt="s")
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import io
+import itertools
+import math
+import sys
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+#: Most frames one widget may precompute (the product of its controls' lengths).
+MAX_FRAMES = 400
+#: Most bytes all frames of one widget may take in the page (base64 PNGs and HTML).
+MAX_WIDGET_BYTES = 3_000_000
+#: Size (inches) of figures made inside ``render`` without an explicit ``figsize``.
+FIGURE_SIZE = (6.0, 4.0)
+#: Resolution of figure frames (96 dpi: shown at its nominal size, 1 inch = 96 CSS pixels);
+#: lowered for wide figures so that no PNG is wider than MAX_FIGURE_PX.
+FIGURE_DPI = 96
+#: Widest a figure frame may be, in pixels.
+MAX_FIGURE_PX = 800
+#: Array images are upscaled (nearest neighbour, by a whole factor) towards this many pixels.
+IMAGE_PX = 192
+
+
+def _describe(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _same(a, b) -> bool:
+    """``a == b`` that never raises and treats arrays as equal only when all entries are."""
+    if a is b:
+        return True
+    try:
+        return bool(np.all(a == b)) and np.shape(a) == np.shape(b)
+    except Exception:  # noqa: BLE001 - uncomparable values are simply different
+        return False
+
+
+class _Choice:
+    """A control over a finite list of values; each value is one precomputed frame."""
+
+    def __init__(self, labels, values, label, initial):
+        if not isinstance(label, str) or not label.strip():
+            raise TypeError(f"label must be a non-empty string; got {_describe(label)}")
+        if len(values) < 2:
+            raise ValueError(
+                f"a {type(self).__name__} needs at least 2 values to choose from; got {len(values)}"
+            )
+        for i, j in itertools.combinations(range(len(labels)), 2):
+            if labels[i] == labels[j]:
+                raise ValueError(
+                    f"the values of a {type(self).__name__} must be shown with distinct "
+                    f"labels; values {_describe(values[i])} and {_describe(values[j])} "
+                    f"are both shown as {labels[i]!r}"
+                )
+        self.label = label
+        self.labels = tuple(labels)
+        self.values = tuple(values)
+        self.index = 0 if initial is None else self._find(initial)
+
+    def _find(self, initial) -> int:
+        for i, value in enumerate(self.values):
+            if _same(value, initial):
+                return i
+        raise ValueError(
+            f"initial must be one of the values of the {type(self).__name__} "
+            f"{self.label!r} ({', '.join(self.labels)}); got {_describe(initial)}"
+        )
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self.labels)}, {self.label!r})"
+
+    def _options(self):
+        return list(zip(self.labels, range(len(self.values))))
+
+    def _widget(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class Slider(_Choice):
+    """A slider over a finite, increasing list of numbers, shown with ``fmt``.
+
+    ``render`` receives the number itself (an ``int`` if ``values`` are integers, else a
+    ``float``). ``initial`` (default: the first value) must be one of ``values``.
+    """
+
+    def __init__(self, values, label, *, initial=None, fmt="{:.3g}"):
+        if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__len__"):
+            raise TypeError(
+                f"values must be a sequence of numbers (a list or a 1-D array); "
+                f"got {type(values).__name__}"
+            )
+        arr = np.asarray(values)
+        if arr.ndim != 1 or not (
+            np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+        ):
+            raise TypeError(
+                f"values must be a 1-D sequence of real numbers; got shape {arr.shape} "
+                f"and dtype {arr.dtype}"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"values must be finite; got {_describe(list(values))}")
+        if np.any(np.diff(arr) <= 0):
+            raise ValueError(f"values must be strictly increasing; got {_describe(list(values))}")
+        if not isinstance(fmt, str):
+            raise TypeError(f"fmt must be a format string such as '{{:.3g}}'; got {_describe(fmt)}")
+        cast = int if np.issubdtype(arr.dtype, np.integer) else float
+        numbers = [cast(v) for v in arr]
+        try:
+            labels = [fmt.format(v) for v in numbers]
+        except (ValueError, IndexError, KeyError) as exc:
+            raise ValueError(
+                f"fmt {fmt!r} cannot format the number {numbers[0]!r}: {exc}"
+            ) from None
+        if initial is not None and not isinstance(initial, (int, float, np.integer, np.floating)):
+            raise TypeError(f"initial must be a number; got {_describe(initial)}")
+        super().__init__(labels, numbers, label, initial)
+
+    def _find(self, initial) -> int:
+        close = np.isclose(self.values, initial, rtol=1e-9, atol=1e-12)
+        if not close.any():
+            return super()._find(initial)
+        return int(np.argmax(close))
+
+    def _widget(self):
+        import ipywidgets
+
+        return ipywidgets.SelectionSlider(
+            options=self._options(),
+            index=self.index,
+            description=self.label,
+            continuous_update=True,
+            style={"description_width": "initial"},
+            layout=ipywidgets.Layout(width="min(100%, 32em)"),
+        )
+
+
+class Dropdown(_Choice):
+    """A drop-down list. ``options``: a sequence of values, or a dict {shown label: value}.
+
+    ``render`` receives the value; ``initial`` (default: the first) is a value or, for a
+    dict, a shown label.
+    """
+
+    _widget_name = "Dropdown"
+
+    def __init__(self, options, label, *, initial=None):
+        if isinstance(options, Mapping):
+            labels = [str(k) for k in options]
+            values = list(options.values())
+            if initial is not None and not any(_same(v, initial) for v in values):
+                for shown, value in zip(labels, values):
+                    if isinstance(initial, str) and initial == shown:
+                        initial = value
+                        break
+        elif isinstance(options, (str, bytes)) or not hasattr(options, "__iter__"):
+            raise TypeError(
+                f"options must be a sequence of values or a dict {{shown label: value}}; "
+                f"got {type(options).__name__}"
+            )
+        else:
+            values = list(options)
+            labels = [v if isinstance(v, str) else str(v) for v in values]
+        super().__init__(labels, values, label, initial)
+
+    def _widget(self):
+        import ipywidgets
+
+        make = getattr(ipywidgets, self._widget_name)
+        return make(
+            options=self._options(),
+            index=self.index,
+            description=self.label,
+            style={"description_width": "initial"},
+        )
+
+
+class Toggle(Dropdown):
+    """Like :class:`Dropdown`, shown as a row of toggle buttons (``ipywidgets.ToggleButtons``)."""
+
+    _widget_name = "ToggleButtons"
+
+
+def _check_controls(controls) -> dict:
+    if not isinstance(controls, Mapping):
+        raise TypeError(
+            f"controls must be a dict {{name: Slider/Dropdown/Toggle}}; "
+            f"got {type(controls).__name__}"
+        )
+    if len(controls) not in (1, 2):
+        raise ValueError(f"controls must have 1 or 2 entries; got {len(controls)}")
+    for name, control in controls.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(
+                f"controls' names are passed to render as keyword arguments and must be "
+                f"Python identifiers; got {name!r}"
+            )
+        if not isinstance(control, _Choice):
+            raise TypeError(
+                f"controls[{name!r}] must be a Slider, Dropdown or Toggle; "
+                f"got {type(control).__name__}"
+            )
+    return dict(controls)
+
+
+def _rc_context():
+    """Consistent size for figures made inside ``render`` (if matplotlib is installed)."""
+    try:
+        import matplotlib
+    except ImportError:  # pragma: no cover - only HTML frames without matplotlib
+        return contextlib.nullcontext()
+    return matplotlib.rc_context({"figure.figsize": FIGURE_SIZE, "figure.dpi": FIGURE_DPI})
+
+
+def _small_png(png: bytes) -> bytes:
+    """Re-encode an RGB(A) PNG with a 256-colour palette when that is smaller."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        rgb = im.convert("RGB")
+    out = io.BytesIO()
+    palette = rgb.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    palette.save(out, format="png")
+    return out.getvalue() if out.tell() < len(png) else png
+
+
+def figure_png(fig) -> tuple[bytes, int, int]:
+    """The figure as a small PNG at :data:`FIGURE_DPI` (capped at MAX_FIGURE_PX wide).
+
+    Closes the figure. Returns the PNG bytes and its width and height in pixels.
+    """
+    import matplotlib.pyplot as plt
+
+    width_in, height_in = fig.get_size_inches()
+    dpi = min(FIGURE_DPI, MAX_FIGURE_PX / width_in)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    plt.close(fig)
+    return _small_png(buf.getvalue()), round(width_in * dpi), round(height_in * dpi)
+
+
+def image_png(image) -> tuple[bytes, int, int]:
+    """An image array as a PNG, upscaled by a whole factor (nearest neighbour).
+
+    ``image``: shape (H, W) grey, or (H, W, 3) RGB, or (H, W, 4) RGBA; floats in [0, 1]
+    (1 is white, as ``imshow(..., cmap="gray", vmin=0, vmax=1)``), or integers in [0, 255].
+    """
+    from PIL import Image
+
+    a = np.asarray(image)
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape:
+        hint = " (reshape a flat image first, e.g. x.reshape(4, 4))" if a.ndim == 1 else ""
+        raise ValueError(
+            f"an image must have shape (H, W), (H, W, 3) or (H, W, 4); got shape {a.shape}{hint}"
+        )
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    elif np.issubdtype(a.dtype, np.integer):
+        if a.min() < 0 or a.max() > 255:
+            raise ValueError(
+                f"an integer image must lie in [0, 255]; got values from {a.min()} to {a.max()}"
+            )
+        a = a.astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.floating):
+        if not np.all(np.isfinite(a)):
+            raise ValueError("a float image must be finite; got NaN or infinite values")
+        if a.min() < 0 or a.max() > 1:
+            raise ValueError(
+                f"a float image must lie in [0, 1]; got values from {a.min():.4g} to "
+                f"{a.max():.4g} (scale it yourself: nothing is clipped)"
+            )
+        a = np.rint(a * 255).astype(np.uint8)
+    else:
+        raise TypeError(f"an image must hold numbers; got dtype {a.dtype}")
+    scale = max(1, IMAGE_PX // max(a.shape[:2]))
+    a = np.repeat(np.repeat(a, scale, axis=0), scale, axis=1)
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="png", optimize=True)
+    return buf.getvalue(), a.shape[1], a.shape[0]
+
+
+def _img_tag(png: bytes, width: int, height: int, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<img class="vae-frame" src="data:image/png;base64,{data}" width="{width}" '
+        f'height="{height}" alt="{html.escape(alt, quote=True)}" '
+        f'style="max-width:100%;height:auto">'
+    )
+
+
+def _frame_html(render: Callable, values: dict, alt) -> str:
+    """Call ``render(**values)`` and turn its result into the HTML of one frame."""
+    text = alt(**values) if callable(alt) else alt
+    if not isinstance(text, str) or not text.strip():
+        raise TypeError(
+            f"alt must give a non-empty string; alt({values}) gave {_describe(text)}"
+            if callable(alt)
+            else f"alt must be a non-empty string; got {_describe(text)}"
+        )
+    with _rc_context():
+        try:
+            out = render(**values)
+        except Exception as exc:
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"(raised by render(**{values}) in vae_lib.widgets)")
+            raise
+    if "matplotlib" in sys.modules:
+        from matplotlib.figure import Figure
+
+        if isinstance(out, Figure):
+            return _img_tag(*figure_png(out), text)
+    if isinstance(out, np.ndarray):
+        return _img_tag(*image_png(out), text)
+    if isinstance(out, str):
+        label = html.escape(text, quote=True)
+        return f'<div class="vae-frame" role="figure" aria-label="{label}">{out}</div>'
+    raise TypeError(
+        f"render must return a matplotlib Figure, a 2-D or 3-D ndarray image or an HTML "
+        f"string; render(**{values}) returned {type(out).__name__}"
+    )
+
+
+def interactive_output(render: Callable, controls, *, alt, live: bool = True):
+    """A widget showing ``render(**values)`` for the values of ``controls``, with no kernel.
+
+    Parameters
+    ----------
+    render : callable
+        Called as ``render(**{name: value})`` for every combination of control values. It
+        returns a matplotlib ``Figure`` (stored as a small PNG, then closed), a 2-D or 3-D
+        ndarray image (see :func:`image_png`; shown upscaled, nearest neighbour), or an
+        HTML string.
+    controls : dict
+        ``{name: Slider | Dropdown | Toggle}``, one or two entries. Two controls give
+        ``len(first) * len(second)`` frames in nested stacks.
+    alt : str or callable
+        Alt text of the frames: one string, or ``alt(**values) -> str`` per frame.
+    live : bool
+        In a kernel, also call ``render`` again for the shown values whenever a control
+        moves. (Every control here has a finite list of values, all precomputed; the
+        re-render reflects any state that changed since the cell ran.)
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The controls above the output; ``jslink`` joins each control's ``index`` to the
+        ``selected_index`` of its stack(s), so the page works with no kernel.
+    """
+    if not callable(render):
+        raise TypeError(f"render must be callable; got {type(render).__name__}")
+    controls = _check_controls(controls)
+    if not (callable(alt) or isinstance(alt, str)):
+        raise TypeError(f"alt must be a string or a callable; got {type(alt).__name__}")
+    if isinstance(alt, str) and not alt.strip():
+        raise ValueError("alt must be a non-empty string describing the frames; got ''")
+    if not isinstance(live, bool):
+        raise TypeError(f"live must be True or False; got {_describe(live)}")
+    names = list(controls)
+    sizes = [len(c) for c in controls.values()]
+    n_frames = math.prod(sizes)
+    if n_frames > MAX_FRAMES:
+        shape = " x ".join(f"{len(c)} ({name})" for name, c in controls.items())
+        raise ValueError(
+            f"controls would need {n_frames} precomputed frames ({shape}), more than the "
+            f"limit of {MAX_FRAMES}; give the controls fewer values"
+        )
+
+    import ipywidgets
+
+    def frame_html(index: tuple) -> str:
+        values = {n: controls[n].values[i] for n, i in zip(names, index)}
+        return _frame_html(render, values, alt)
+
+    layout = ipywidgets.Layout()  # one shared layout model for all frames, not one each
+    frames = {
+        index: ipywidgets.HTML(value=frame_html(index), layout=layout)
+        for index in itertools.product(*(range(s) for s in sizes))
+    }
+    n_bytes = sum(len(f.value) for f in frames.values())
+    if n_bytes > MAX_WIDGET_BYTES:
+        raise ValueError(
+            f"the {n_frames} frames take {n_bytes / 1e6:.1f} MB, more than the limit of "
+            f"{MAX_WIDGET_BYTES / 1e6:.1f} MB per widget; give the controls fewer values "
+            f"or draw smaller figures"
+        )
+
+    widgets = [c._widget() for c in controls.values()]
+    first = controls[names[0]]
+    if len(names) == 1:
+        output = ipywidgets.Stack(
+            [frames[(i,)] for i in range(sizes[0])], selected_index=first.index
+        )
+        links = [ipywidgets.jslink((widgets[0], "index"), (output, "selected_index"))]
+    else:
+        second = controls[names[1]]
+        stacks = [
+            ipywidgets.Stack([frames[(i, j)] for j in range(sizes[1])], selected_index=second.index)
+            for i in range(sizes[0])
+        ]
+        output = ipywidgets.Stack(stacks, selected_index=first.index)
+        links = [ipywidgets.jslink((widgets[0], "index"), (output, "selected_index"))]
+        links += [ipywidgets.jslink((widgets[1], "index"), (s, "selected_index")) for s in stacks]
+    output.add_class("vae-output")
+
+    if live:
+
+        def rerender(change):
+            index = tuple(w.index for w in widgets)
+            frames[index].value = frame_html(index)
+
+        for w in widgets:
+            w.observe(rerender, names="index")
+
+    box = ipywidgets.VBox([*widgets, output])
+    box.add_class("vae-interactive")
+    box._vae_links = links  # keep the links with the widget (they are widgets too)
+    return box
