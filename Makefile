@@ -4,8 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 HTML   := _build/html
+ASSETS := _assets/vendor/VERSIONS.txt
 
-.PHONY: book test lint serve bench clean
+.PHONY: book test assets lint serve bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,16 +14,26 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@
 
+## assets: the site's own copies of require.js, the ipywidgets HTML manager and MathJax,
+## installed from npm exactly as package-lock.json pins them, into _assets/vendor
+assets: $(ASSETS)
+
+$(ASSETS): package.json package-lock.json scripts/vendor_assets.py
+	npm ci --ignore-scripts --no-audit --no-fund
+	$(PYTHON) scripts/vendor_assets.py
+
 ## book: build the static site into _build/html (executes every chapter, cached)
-book: $(STAMP)
+book: $(STAMP) $(ASSETS)
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is in $(HTML)/index.html (run 'make serve' to browse it)."
 
 ## test: lint, the library's tests, the book build, then the tests of the built site
+## (in headless Chromium, installed with apt-get when missing)
 test: $(STAMP)
 	$(VENV)/bin/ruff check vae_lib tests
 	$(PY) -m pytest tests --ignore=tests/book --ignore=tests/site
 	$(MAKE) book
+	@scripts/ensure_chromium.sh
 	$(PY) -m pytest tests/book tests/site
 
 lint: $(STAMP)
@@ -33,9 +44,12 @@ lint: $(STAMP)
 serve:
 	$(PY) -m http.server --bind 127.0.0.1 --directory $(HTML) 8000
 
-## bench: benchmarks (not part of make test)
-bench: $(STAMP)
-	$(PY) -m bench
+## bench: benchmarks, written to bench/results.md (not part of make test). PyTorch, their
+## reference, is installed into the venv here only (bench/requirements.txt), never a dependency.
+## BENCH_ARGS passes options, e.g. BENCH_ARGS="--threads 2" (python -m bench --help).
+bench: $(STAMP) $(ASSETS)
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf _build $(VENV)
+	rm -rf _build _assets node_modules $(VENV)
