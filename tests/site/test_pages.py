@@ -1,0 +1,54 @@
+"""Every page of the built site, as a reader's browser loads it from a static server.
+
+Pages are discovered from the built site, so chapters added later are covered too.
+"""
+
+from site_browser import SITE, redirect_pages, require_site
+
+
+def _page_path(visit):
+    return visit.url.split("/", 3)[3]
+
+
+def test_page_loads_cleanly_from_its_own_origin(loaded):
+    """No console error, no uncaught exception, no failed request, no other origin."""
+    problems = loaded.problems()
+    assert not problems, f"{_page_path(loaded)}:\n  " + "\n  ".join(problems)
+
+
+def test_equations_are_typeset_by_mathjax(loaded):
+    page_path = _page_path(loaded)
+    source = require_site(page_path).read_text(encoding="utf-8")
+    if 'class="math' not in source:
+        return  # a page without math
+    report = loaded.page.evaluate(
+        """() => {
+            const maths = Array.from(document.querySelectorAll('.math'));
+            return {
+                total: maths.length,
+                untypeset: maths.filter(m => !m.querySelector('mjx-container'))
+                                .map(m => m.textContent.slice(0, 80)),
+                errors: Array.from(document.querySelectorAll('mjx-merror'))
+                             .map(e => e.textContent.slice(0, 80)),
+            };
+        }"""
+    )
+    assert report["total"] > 0
+    assert not report["untypeset"], f"{page_path}: math left as TeX: {report['untypeset'][:5]}"
+    assert not report["errors"], f"{page_path}: MathJax errors: {report['errors'][:5]}"
+
+
+def test_every_image_has_alt_text(loaded):
+    page_path = _page_path(loaded)
+    missing = loaded.page.evaluate(
+        """() => Array.from(document.querySelectorAll('img'))
+                .filter(img => !(img.getAttribute('alt') || '').trim())
+                .map(img => (img.getAttribute('src') || '').slice(0, 100))"""
+    )
+    assert not missing, f"{page_path}: images without alt text: {missing[:10]}"
+
+
+def test_redirect_pages_point_at_pages():
+    require_site("index.html")
+    for page, target in redirect_pages().items():
+        assert (SITE / page).parent.joinpath(target).is_file(), f"{page} redirects to {target}"
