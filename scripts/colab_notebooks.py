@@ -3,7 +3,8 @@
 Colab opens notebooks (``.ipynb``) from GitHub, while the chapters are MyST Markdown. So for
 each notebook page this writes ``_colab/<page>.ipynb`` into the built site: the chapter's
 cells, without outputs, after a first cell that (on Colab only) installs ``vae_lib`` from the
-book's repository and the pinned ipywidgets from ``requirements.txt``. The deployment
+book's repository and the pinned ipywidgets (and myst-nb, for ``glue``, if the chapter uses
+it) from ``requirements.txt``. The deployment
 publishes the site to the ``colab_branch`` of the repository (``_config.yml``), and the
 Colab launch button made by sphinx-book-theme is pointed at that file.
 
@@ -17,10 +18,11 @@ from pathlib import Path
 
 COLAB_DIR = "_colab"
 
-SETUP = '''\
+SETUP = """\
 # On Colab only: install the book's library, vae_lib, from the book's repository, and the
-# ipywidgets version the book uses. (Binder, and a local `pip install -r requirements.txt`,
-# already have both.) If Colab asks to restart the session, do so and run this cell again.
+# packages of the book that Colab lacks. (Binder, and a local `pip install -r
+# requirements.txt`, have them all.) If Colab asks to restart the session, do so and run
+# this cell again.
 import subprocess
 import sys
 
@@ -29,7 +31,7 @@ if "google.colab" in sys.modules:
         [sys.executable, "-m", "pip", "install", "--quiet", {packages}],
         check=True,
     )
-'''
+"""
 
 
 def _pin(confdir: Path, name: str) -> str:
@@ -61,9 +63,12 @@ def add_colab_notebook(app, pagename, templatename, context, doctree):
     options = app.config.html_theme_options
     repo_url = options.get("repository_url", "").rstrip("/")
     branch = options.get("repository_branch") or "main"
-    packages = [f"vae_lib @ git+{repo_url}@{branch}", _pin(Path(app.confdir), "ipywidgets")]
     source = Path(app.env.doc2path(pagename))
     notebook = jupytext.read(source)
+    # Colab has numpy, matplotlib and scikit-learn; add what it lacks or has too old.
+    packages = [f"vae_lib @ git+{repo_url}@{branch}", _pin(Path(app.confdir), "ipywidgets")]
+    if any("myst_nb" in cell.source for cell in notebook.cells if cell.cell_type == "code"):
+        packages.append(_pin(Path(app.confdir), "myst-nb"))  # for `glue`
     first_code = next(
         (i for i, c in enumerate(notebook.cells) if c.cell_type == "code"), len(notebook.cells)
     )

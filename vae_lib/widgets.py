@@ -109,7 +109,8 @@ class Slider(_Choice):
     """A slider over a finite, increasing list of numbers, shown with ``fmt``.
 
     ``render`` receives the number itself (an ``int`` if ``values`` are integers, else a
-    ``float``). ``initial`` (default: the first value) must be one of ``values``.
+    ``float``). ``initial`` (default: the first value) must be one of ``values``. Labels
+    are plain text, not TeX: write "β" or "z₁".
     """
 
     def __init__(self, values, label, *, initial=None, fmt="{:.3g}"):
@@ -307,13 +308,17 @@ def image_png(image) -> tuple[bytes, int, int]:
     return buf.getvalue(), a.shape[1], a.shape[0]
 
 
-def _img_tag(png: bytes, width: int, height: int, alt: str) -> str:
+def _img_tag(png: bytes, width: int, height: int, alt: str, style: str = "") -> str:
     data = base64.b64encode(png).decode("ascii")
     return (
         f'<img class="vae-frame" src="data:image/png;base64,{data}" width="{width}" '
         f'height="{height}" alt="{html.escape(alt, quote=True)}" '
-        f'style="max-width:100%;height:auto">'
+        f'style="max-width:100%;height:auto;{style}">'
     )
+
+
+# Pixel images keep sharp pixels when scaled, and a border shows where white pixels end.
+_PIXEL_STYLE = "image-rendering:pixelated;border:1px solid #888"
 
 
 def _frame_html(render: Callable, values: dict, alt) -> str:
@@ -338,7 +343,7 @@ def _frame_html(render: Callable, values: dict, alt) -> str:
         if isinstance(out, Figure):
             return _img_tag(*figure_png(out), text)
     if isinstance(out, np.ndarray):
-        return _img_tag(*image_png(out), text)
+        return _img_tag(*image_png(out), text, _PIXEL_STYLE)
     if isinstance(out, str):
         label = html.escape(text, quote=True)
         return f'<div class="vae-frame" role="figure" aria-label="{label}">{out}</div>'
