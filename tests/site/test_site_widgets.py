@@ -76,6 +76,13 @@ def test_moving_each_control_changes_what_the_widget_shows(page_path, visit_page
     page = visit.page
     controls = page.locator(CONTROLS)
     assert controls.count() > 0, f"{page_path} embeds widgets but shows no control"
+    without = page.evaluate(
+        """(controls) => Array.from(document.querySelectorAll('.widget-subarea'))
+            .filter(area => !area.querySelector(controls))
+            .map(area => area.textContent.trim().slice(0, 80))""",
+        CONTROLS.replace(".widget-subarea ", ""),
+    )
+    assert not without, f"{page_path}: widgets with no slider, drop-down or toggle: {without}"
     SHOTS.mkdir(parents=True, exist_ok=True)
     failures = []
     for i in range(controls.count()):
