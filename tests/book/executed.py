@@ -50,7 +50,9 @@ def glued(chapter: str) -> dict:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             if name is not None:
-                values[name] = _parse(output["data"]["text/plain"])
+                data = output["data"]  # glue(..., display=False) records under its own key
+                text = data.get("application/papermill.record/text/plain", data.get("text/plain"))
+                values[name] = _parse(text)
     if not values:
         pytest.fail(f"chapter {chapter} glued no values")
     return values
