@@ -15,6 +15,7 @@ from vae_lib import (
     sigmoid,
     standard_normal_log_density,
 )
+from vae_lib.distributions import _sigmoid_and_softplus
 
 
 def test_bernoulli_matches_naive_form_for_moderate_logits():
@@ -44,6 +45,19 @@ def test_bernoulli_gradient():
         logits,
         "Bernoulli logits",
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_and_softplus_kernel_matches_the_reference_forms(dtype):
+    # the training step's one-tanh kernel against np.logaddexp and 1 / (1 + e^-a)
+    a = np.concatenate([np.linspace(-60, 60, 2401), [-1e4, -745.0, 0.0, 745.0, 1e4]])
+    s, softplus = _sigmoid_and_softplus(a.astype(dtype))
+    assert s.dtype == softplus.dtype == dtype
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(softplus, np.logaddexp(0, a), rtol=tol, atol=tol)
+    with np.errstate(over="ignore"):
+        np.testing.assert_allclose(s, 1 / (1 + np.exp(-a)), rtol=0, atol=tol)
+    assert np.all(softplus >= 0) and np.all((s >= 0) & (s <= 1))
 
 
 def test_sigmoid_is_stable_and_exact_enough():

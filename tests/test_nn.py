@@ -100,6 +100,16 @@ def test_adam_matches_reference_arithmetic():
         v = 0.999 * v + 0.001 * g * g
         ref = ref - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
     np.testing.assert_allclose(p, ref, rtol=1e-12)
+    np.testing.assert_allclose(opt.m[0], m, rtol=1e-12)  # the usual moments, as documented
+    np.testing.assert_allclose(opt.v[0], v, rtol=1e-12)
+
+
+def test_adam_keeps_float32_parameters_float32():
+    p = np.ones(4, np.float32)
+    state = Adam([p])
+    state.step([np.full(4, 0.5, np.float32)])
+    assert p.dtype == np.float32 and state.m[0].dtype == np.float32
+    np.testing.assert_allclose(p, 1 - 1e-3, rtol=1e-6)  # the first step moves by lr
 
 
 def test_adam_minimises_a_quadratic():

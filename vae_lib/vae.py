@@ -16,6 +16,7 @@ import numpy as np
 from .distributions import (
     _bernoulli_log_likelihood,
     _kl_standard_normal,
+    _sigmoid_and_softplus,
     sigmoid,
 )
 from .nn import ACTIVATIONS, MLP
@@ -231,10 +232,13 @@ class VAE:
         z = mu + std * eps
         logits = self.decoder.forward(z)
 
-        recon = _bernoulli_log_likelihood(x, logits)
+        # log p(x|z) = Σ_d x_d ℓ_d - softplus(ℓ_d), summed over the batch; its gradient in
+        # the logits ℓ is x - σ(ℓ), and σ(ℓ) comes out of the same tanh as the softplus
+        sigma, softplus = _sigmoid_and_softplus(logits)
+        recon_sum = float(np.vdot(x, logits)) - float(np.sum(softplus))
         kl = _kl_standard_normal(mu, logvar)
 
-        dlogits = sigmoid(logits)
+        dlogits = sigma
         dlogits -= x
         dlogits *= 1.0 / n
         dz = self.decoder.backward(dlogits)
@@ -246,7 +250,7 @@ class VAE:
         dh[:, k:] = dz * eps * (0.5 * std) + (0.5 * beta / n) * var_minus_one
         self.encoder.backward(dh, need_input_grad=False)
 
-        mean_recon, mean_kl = float(np.mean(recon)), float(np.mean(kl))
+        mean_recon, mean_kl = recon_sum / n, float(np.mean(kl))
         return ELBOTerms(elbo=mean_recon - beta * mean_kl, recon=mean_recon, kl=mean_kl)
 
     # ------------------------------------------------------------------ parameters
