@@ -1,0 +1,98 @@
+"""``python -m bench``: run the benchmarks and write bench/results.md and bench/results.json.
+
+Parts: ``training`` (speed and quality against PyTorch), ``book`` (build times) and
+``widgets`` (latency and frame sizes; measured on the book's clean build, so it needs
+``book``). ``--skip`` leaves parts out; their last results are then carried over from the
+existing results.json, marked with the date they were taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import book, machine, report, widget_latency
+
+HERE = Path(__file__).resolve().parent
+PARTS = ("training", "book", "widgets")
+
+
+def run_training(threads: int, epochs: int, runs: int) -> dict:
+    """The training benchmark, in a subprocess whose thread counts are fixed before import."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "training.json"
+        cmd = [sys.executable, "-m", "bench.training", "--threads", str(threads)]
+        cmd += ["--epochs", str(epochs), "--runs", str(runs), "--out", str(out)]
+        subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(threads), check=True)
+        return json.loads(out.read_text())
+
+
+def run_book(with_widgets: bool) -> tuple[dict, dict | None]:
+    widgets: dict = {}
+
+    def after_build(copy: Path, env: dict) -> None:
+        try:
+            import vae_lib.widgets  # noqa: F401
+        except ImportError:
+            widgets["error"] = "vae_lib.widgets does not exist yet: no widget to measure."
+            return
+        widgets.update(widget_latency.measure(copy, env))
+
+    log = HERE / "build.log"
+    result = book.measure(keep=log, after_build=after_build if with_widgets else None)
+    if with_widgets and not widgets:
+        widgets["error"] = "not measured: the book's build failed (see the section above)."
+    return result, (widgets if with_widgets else None)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="threads for both libraries")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs per training run")
+    parser.add_argument("--runs", type=int, default=3, help="training runs (seeds) per model")
+    parser.add_argument("--skip", default="", help=f"comma-separated parts of {PARTS} to skip")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for the results")
+    args = parser.parse_args(argv)
+    skip = {p for p in args.skip.split(",") if p}
+    if skip - set(PARTS):
+        parser.error(f"--skip takes parts of {PARTS}; got {sorted(skip - set(PARTS))}")
+
+    previous = {}
+    if (args.out / "results.json").exists():
+        previous = json.loads((args.out / "results.json").read_text())
+    results = {"machine": machine.describe()}
+    date = results["machine"]["date"]
+
+    if "training" not in skip:
+        print(f"training: {args.runs} runs x {args.epochs} epochs per model ...", flush=True)
+        start = time.perf_counter()
+        results["training"] = run_training(args.threads, args.epochs, args.runs)
+        print(f"training: done in {time.perf_counter() - start:.0f} s", flush=True)
+    if "book" not in skip:
+        print("book: clean build in a temporary copy, then a rebuild ...", flush=True)
+        results["book"], widgets = run_book(with_widgets="widgets" not in skip)
+        if widgets is not None:
+            results["widgets"] = widgets
+    elif "widgets" not in skip:
+        parser.error("the widget benchmark runs on the book's clean build: do not skip book")
+    for part in PARTS:
+        if part not in results and previous.get(part):
+            carried = dict(previous[part])
+            carried.setdefault(
+                "carried_over_from", carried.get("date", previous["machine"]["date"])
+            )
+            results[part] = carried
+        elif part in results:
+            results[part]["date"] = date
+
+    md, js = report.write(results, args.out)
+    print(f"wrote {md} and {js}")
+
+
+if __name__ == "__main__":
+    main()

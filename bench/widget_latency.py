@@ -1,0 +1,168 @@
+"""Widgets: latency in a kernel, and the size of their precomputed frames on the page.
+
+Every widget of the book is made by :func:`vae_lib.widgets.interactive_output`: a
+``VBox`` (class ``vae-interactive``) holding its controls and, last, a ``Stack`` of
+precomputed frames. Two measurements:
+
+- **On the static page** (:func:`page_widgets`): from the widget state embedded in each
+  built page, the bytes of every widget's models (its frames are nearly all of it) and
+  its number of frames.
+- **In a kernel** (:func:`kernel_widgets`): each chapter with widgets is executed in a
+  Jupyter kernel, as a reader runs it; then :func:`probe`, run in that kernel, moves every
+  control of every widget step by step, as the front end does (``set_state`` with the new
+  ``index``, which runs the widget's observers: the live re-render of the frame now shown)
+  and times each change until the new output is in place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+TARGET_P95_SECONDS = 0.050
+CHANGES_PER_WIDGET = 24
+_STATE = re.compile(
+    r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S
+)
+_VIEW = re.compile(r'<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>')
+_REF = re.compile(r"IPY_MODEL_([0-9a-f]+)")
+_TIMINGS = ("changes", "p50_seconds", "p95_seconds", "max_seconds")
+
+
+# ----------------------------------------------------------------------------- the page
+def _refs(value) -> list[str]:
+    return _REF.findall(json.dumps(value))
+
+
+def page_widgets(html_root: Path) -> list[dict]:
+    """Every ``vae-interactive`` widget of every built page, in page order, with its size."""
+    rows = []
+    for page in sorted(html_root.rglob("*.html")):
+        text = page.read_text(encoding="utf-8", errors="replace")
+        match = _STATE.search(text)
+        if not match:
+            continue
+        state = json.loads(match.group(1))["state"]
+        shown = [json.loads(v)["model_id"] for v in _VIEW.findall(text)]
+        boxes = [m for m in shown if "vae-interactive" in _dom_classes(state.get(m))]
+        for n, box in enumerate(boxes, 1):
+            seen, todo = set(), [box]
+            while todo:
+                model = todo.pop()
+                if model in seen or model not in state:
+                    continue
+                seen.add(model)
+                todo += _refs(state[model]["state"])
+            children = _refs(state[box]["state"].get("children", []))
+            rows.append(
+                {
+                    "page": page.relative_to(html_root).with_suffix("").as_posix(),
+                    "widget": n,
+                    "controls": [state[c]["state"].get("description", "") for c in children[:-1]],
+                    "frames": sum(state[m]["model_name"] == "HTMLModel" for m in seen),
+                    "bytes": sum(len(json.dumps(state[m])) for m in seen),
+                    "page_widget_state_bytes": len(match.group(1)),
+                }
+            )
+    return rows
+
+
+def _dom_classes(model) -> list:
+    return (model or {}).get("state", {}).get("_dom_classes", [])
+
+
+# ----------------------------------------------------------------------------- the kernel
+def probe(changes: int = CHANGES_PER_WIDGET) -> list[dict]:
+    """Run inside a kernel after a chapter: time control changes of every widget it made."""
+    import ipywidgets
+
+    boxes = [
+        w
+        for w in list(ipywidgets.Widget.widgets.values())
+        if isinstance(w, ipywidgets.VBox) and "vae-interactive" in w._dom_classes
+    ]
+    rows = []
+    for n, box in enumerate(boxes, 1):
+        controls = list(box.children[:-1])
+        start = [c.index for c in controls]
+        seconds = []
+        while len(seconds) < changes:
+            for control in controls:
+                new = (control.index + 1) % len(control.options)
+                t0 = time.perf_counter()
+                control.set_state({"index": new})  # what a front-end "update" message does
+                seconds.append(time.perf_counter() - t0)
+        for control, index in zip(controls, start):
+            control.set_state({"index": index})
+        rows.append(
+            {
+                "widget": n,
+                "controls": [c.description for c in controls],
+                "changes": len(seconds),
+                "p50_seconds": float(np.percentile(seconds, 50)),
+                "p95_seconds": float(np.percentile(seconds, 95)),
+                "max_seconds": float(np.max(seconds)),
+            }
+        )
+    return rows
+
+
+def kernel_widgets(book: Path, chapters: list[str], env: dict) -> list[dict]:
+    """Execute each chapter (``chapters/x``, relative to ``book``) in a kernel and probe it."""
+    import nbformat
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from nbclient import NotebookClient
+
+    rows = []
+    for chapter in chapters:
+        source = book / f"{chapter}.md"
+        nb = read_myst_markdown_notebook(source.read_text(encoding="utf-8"))
+        nb.cells.append(
+            nbformat.v4.new_code_cell(
+                "import json as _json, bench.widget_latency as _bw\n"
+                "print('BENCH' + _json.dumps(_bw.probe()))"
+            )
+        )
+        client = NotebookClient(
+            nb,
+            timeout=900,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(source.parent)}},
+        )
+        start = time.perf_counter()
+        with client.setup_kernel(env=env):
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type == "code":
+                    client.execute_cell(cell, index)
+        elapsed = time.perf_counter() - start
+        probed = []
+        for output in nb.cells[-1].get("outputs", []):
+            text = output.get("text", "")
+            if text.startswith("BENCH"):
+                probed = json.loads(text[len("BENCH") :])
+        for row in probed:
+            row["page"] = chapter
+        rows += probed
+        print(f"  {chapter}: {len(probed)} widget(s), chapter ran in {elapsed:.1f} s", flush=True)
+    return rows
+
+
+def measure(book: Path, env: dict) -> dict:
+    """Both measurements on a built copy of the book (see :mod:`bench.book`)."""
+    pages = page_widgets(book / "_build" / "html")
+    chapters = sorted({row["page"] for row in pages})
+    live = kernel_widgets(book, chapters, env) if chapters else []
+    by_key = {(r["page"], r["widget"]): r for r in live}
+    for row in pages:
+        probed = by_key.get((row["page"], row["widget"]), {})
+        row.update({k: v for k, v in probed.items() if k in _TIMINGS})
+    return {
+        "target_p95_seconds": TARGET_P95_SECONDS,
+        "changes_per_widget": CHANGES_PER_WIDGET,
+        "widgets": pages,
+        "meets_target": bool(live) and all(r["p95_seconds"] <= TARGET_P95_SECONDS for r in live),
+    }
