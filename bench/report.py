@@ -249,6 +249,27 @@ def _widgets(w: dict) -> list[str]:
         ],
         rows,
     )
+    if w.get("chapter_runs"):
+        lines += [
+            "Where the chapters spend their time: each chapter as run for this measurement, in "
+            "a kernel with the models that the clean build trained already in the cache, and "
+            "its three slowest cells.",
+            "",
+        ]
+        lines += _table(
+            ["chapter", "run", "slowest cells (seconds: first line)"],
+            [
+                [
+                    r["chapter"],
+                    _s(r["seconds"]),
+                    "; ".join(
+                        f"{c['seconds']:.1f} s: `{c['first_line'].replace('|', '/')}`"
+                        for c in r["slowest_cells"]
+                    ),
+                ]
+                for r in w["chapter_runs"]
+            ],
+        )
     return lines
 
 

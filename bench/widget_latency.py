@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -111,13 +112,38 @@ def probe(changes: int = CHANGES_PER_WIDGET) -> list[dict]:
     return rows
 
 
-def kernel_widgets(book: Path, chapters: list[str], env: dict) -> list[dict]:
-    """Execute each chapter (``chapters/x``, relative to ``book``) in a kernel and probe it."""
+def _cell_seconds(cell) -> float:
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return 0.0
+    return (end - start).total_seconds()
+
+
+def slowest_cells(nb, count: int = 3) -> list[dict]:
+    """The ``count`` code cells that took longest, with their first line of code."""
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    timed = sorted(((_cell_seconds(c), i, c) for i, c in enumerate(cells)), reverse=True)
+    return [
+        {"cell": i + 1, "seconds": t, "first_line": c.source.strip().splitlines()[0][:80]}
+        for t, i, c in timed[:count]
+        if c.source.strip()
+    ]
+
+
+def kernel_widgets(book: Path, chapters: list[str], env: dict) -> tuple[list[dict], list[dict]]:
+    """Execute each chapter (``chapters/x``, relative to ``book``) in a kernel and probe it.
+
+    Returns the probe's rows, and for each chapter its run time in this kernel (its models
+    come from the cache the clean build filled) and its slowest cells.
+    """
     import nbformat
     from myst_nb.core.read import read_myst_markdown_notebook
     from nbclient import NotebookClient
 
-    rows = []
+    rows, runs = [], []
     for chapter in chapters:
         source = book / f"{chapter}.md"
         nb = read_myst_markdown_notebook(source.read_text(encoding="utf-8"))
@@ -147,15 +173,17 @@ def kernel_widgets(book: Path, chapters: list[str], env: dict) -> list[dict]:
         for row in probed:
             row["page"] = chapter
         rows += probed
+        nb.cells.pop()  # the probe
+        runs.append({"chapter": chapter, "seconds": elapsed, "slowest_cells": slowest_cells(nb)})
         print(f"  {chapter}: {len(probed)} widget(s), chapter ran in {elapsed:.1f} s", flush=True)
-    return rows
+    return rows, runs
 
 
 def measure(book: Path, env: dict) -> dict:
     """Both measurements on a built copy of the book (see :mod:`bench.book`)."""
     pages = page_widgets(book / "_build" / "html")
     chapters = sorted({row["page"] for row in pages})
-    live = kernel_widgets(book, chapters, env) if chapters else []
+    live, runs = kernel_widgets(book, chapters, env) if chapters else ([], [])
     by_key = {(r["page"], r["widget"]): r for r in live}
     for row in pages:
         probed = by_key.get((row["page"], row["widget"]), {})
@@ -164,5 +192,6 @@ def measure(book: Path, env: dict) -> dict:
         "target_p95_seconds": TARGET_P95_SECONDS,
         "changes_per_widget": CHANGES_PER_WIDGET,
         "widgets": pages,
+        "chapter_runs": runs,
         "meets_target": bool(live) and all(r["p95_seconds"] <= TARGET_P95_SECONDS for r in live),
     }
