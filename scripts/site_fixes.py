@@ -8,6 +8,9 @@
 2. An accessible bibliography. docutils writes the citations as ``<div role="list">`` whose
    entries have ``role="doc-biblioentry"``; a list must hold list items (axe:
    aria-required-children, critical), so the entries become ``role="listitem"``.
+3. Hidden code cells that say what they hide. myst-nb labels each one's ``<summary>``
+   "Toggle hidden content" while it shows "Show code cell source" (axe:
+   label-content-name-mismatch, serious); without the label, its name is what it shows.
 
 Loaded by ``_config.yml`` (``sphinx.local_extensions``).
 """
@@ -31,8 +34,9 @@ def fix_page(app, pagename, templatename, context, doctree):
         if isinstance(scripts, list):
             scripts[:] = [js for js in scripts if not _is_thebe(js)]
     body = context.get("body")
-    if isinstance(body, str) and "doc-biblioentry" in body:
-        context["body"] = _BIBLIOENTRY.sub(r'\1 role="listitem"', body)
+    if isinstance(body, str):
+        body = _BIBLIOENTRY.sub(r'\1 role="listitem"', body)
+        context["body"] = body.replace('<summary aria-label="Toggle hidden content">', "<summary>")
 
 
 def setup(app):
