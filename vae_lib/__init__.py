@@ -48,6 +48,16 @@ from .gradient_estimators import (
     pathwise_gradient,
     score_function_gradient,
 )
+from .importance_bounds import bounds_by_k, load_or_estimate_bounds
+from .latent_views import (
+    draw_cross,
+    draw_path,
+    interpolate,
+    normal_quantile_grid,
+    normal_quantiles,
+    scatter_raster,
+    tile_images,
+)
 from .metrics import (
     active_units,
     importance_weighted_bound,
@@ -55,6 +65,7 @@ from .metrics import (
     nearest_centroid_accuracy,
 )
 from .nn import MLP, Adam, Linear, ReLU, Tanh
+from .projections import neighbour_accuracy, pca, tsne
 from .quadrature import latent_grid, vae_log_joint_grid, vae_log_marginal_grid, vae_posterior_grid
 from .scale_parameterization import (
     descend_scale,
@@ -106,11 +117,14 @@ __all__ = [
     "bernoulli_log_likelihood_grad",
     "binarize_dynamic",
     "binarize_static",
+    "bounds_by_k",
     "default_cache_dir",
     "descend_scale",
     "digits8x8",
     "download_file",
     "download_mnist",
+    "draw_cross",
+    "draw_path",
     "exact_gradient",
     "fit",
     "fit_reverse_kl",
@@ -121,6 +135,7 @@ __all__ = [
     "gradient_estimates",
     "importance_weighted_bound",
     "interactive_output",
+    "interpolate",
     "kl_categorical",
     "kl_diag_gaussians",
     "kl_monte_carlo",
@@ -130,6 +145,7 @@ __all__ = [
     "largest_stable_lr",
     "load_mnist",
     "load_model",
+    "load_or_estimate_bounds",
     "load_or_train",
     "log_importance_weights",
     "log_mean_exp",
@@ -139,10 +155,14 @@ __all__ = [
     "mnist_subset",
     "moment_match",
     "nearest_centroid_accuracy",
+    "neighbour_accuracy",
+    "normal_quantile_grid",
+    "normal_quantiles",
     "optimal_scale",
     "pattern_templates",
     "pathwise_gradient",
     "patterns",
+    "pca",
     "reparameterize",
     "reparameterize_backward",
     "reverse_kl",
@@ -151,9 +171,12 @@ __all__ = [
     "scale_loss",
     "scale_loss_grad",
     "scale_step",
+    "scatter_raster",
     "score_function_gradient",
     "sigmoid",
     "standard_normal_log_density",
+    "tile_images",
+    "tsne",
     "two_mode_mixture",
     "ToyModel",
     "best_gaussian",
