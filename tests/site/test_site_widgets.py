@@ -9,6 +9,7 @@ asserts that what is shown changed. Screenshots of each widget before and after 
 
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,8 @@ DESCRIBE = """el => {
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-") or "control"
 
 
 def _move(page, control) -> str:
