@@ -94,7 +94,6 @@ from .widgets import Dropdown, Slider, Toggle, interactive_output
 __version__ = "0.1.0"
 
 __all__ = [
-    "Slider",
     "MLP",
     "PATTERN_NAMES",
     "VAE",
@@ -108,6 +107,7 @@ __all__ = [
     "ReLU",
     "ReverseKLFit",
     "ScalarObjective",
+    "Slider",
     "Tanh",
     "Toggle",
     "VAEConfig",
