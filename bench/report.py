@@ -113,8 +113,10 @@ def _training(t: dict) -> list[str]:
         "the same initialisation scheme (W, b ~ U(±1/√n_in)) and its own random numbers; "
         "seeds differ by a nat or two, so the standard error matters. *Same randomness*: "
         "vae_lib started from the PyTorch model's initial weights and fed PyTorch's shuffles "
-        "and ε, which leaves only the arithmetic of the two implementations. All models are "
-        "scored by the same code (vae_lib's `VAE.elbo`, PyTorch weights copied in), with "
+        "and ε, which leaves only the arithmetic of the two implementations: where that "
+        "difference is near zero and the independent one is not, the independent one "
+        "belongs to the draws of the seeds, not to the code. All models are scored by the "
+        "same code (vae_lib's `VAE.elbo`, PyTorch weights copied in), with "
         f"{t['shapes'][0]['quality']['eval_samples']} draws of z per image.",
         "",
     ]
@@ -218,9 +220,11 @@ def _widgets(w: dict) -> list[str]:
         "In a kernel: each chapter with widgets is executed in a Jupyter kernel, then every "
         f"control of every widget is moved step by step ({w['changes_per_widget']} changes per "
         "widget), as a front-end message moves it; the time runs from the change to the new "
-        "output in place (the live re-render). On the static page: the bytes of each widget's "
-        "models in the page's embedded widget state (its precomputed frames are nearly all of "
-        "it).",
+        "output in place in the kernel (the widget's live re-render of the frame now shown). "
+        "In a browser the precomputed frame is shown first, by the front-end link, without "
+        "waiting for the kernel; the re-render then replaces it. On the static page: the "
+        "bytes of each widget's models in the page's embedded widget state (its precomputed "
+        "frames are nearly all of it).",
         "",
     ]
     rows = [
@@ -273,6 +277,84 @@ def _widgets(w: dict) -> list[str]:
     return lines
 
 
+def _summary(results: dict) -> list[str]:
+    """One row per target of issue 6: what it asks, what was measured, whether it is met."""
+    rows = []
+    t = results.get("training")
+    if t:
+        for s in t["shapes"]:
+            rows.append(
+                [
+                    f"{s['shape']}: vae_lib epoch / PyTorch epoch",
+                    f"≤ {t['targets']['ratio']}",
+                    f"{s['ratio']:.2f}",
+                    _ok(s["meets_ratio_target"]),
+                ]
+            )
+            rows.append(
+                [
+                    f"{s['shape']}: vae_lib GFLOP/s / the same products alone",
+                    f"≥ {100 * t['targets']['share']:.0f}%",
+                    f"{100 * s['share_of_products']:.0f}% (of a 1024² product: "
+                    f"{100 * s['share_of_square']:.0f}%)",
+                    _ok(s["meets_share_target"]),
+                ]
+            )
+            q = s["quality"]
+            rows.append(
+                [
+                    f"{s['shape']}: test ELBO, vae_lib - PyTorch",
+                    f"within ±{q['target_nats']:g} nat",
+                    f"{q['difference']:+.2f}{_pm(q['difference_standard_error'])} independent; "
+                    f"{q['same_randomness_difference']:+.2f}"
+                    f"{_pm(q['same_randomness_difference_standard_error'])} same randomness",
+                    _ok(q["meets_target"])
+                    + f" / {_ok(abs(q['same_randomness_difference']) <= q['target_nats'])}",
+                ]
+            )
+    b = results.get("book")
+    if b and "error" not in b:
+        slowest = b["chapters"][0] if b["chapters"] else {"chapter": "-", "seconds": None}
+        rows += [
+            [
+                "clean build with execution",
+                f"≤ {b['targets']['clean_build']:.0f} s",
+                _s(b["clean_build_seconds"]),
+                _ok(b["meets_targets"]["clean_build"]),
+            ],
+            [
+                "rebuild, nothing changed",
+                f"≤ {b['targets']['rebuild']:.0f} s",
+                _s(b["rebuild_seconds"]),
+                _ok(b["meets_targets"]["rebuild"]),
+            ],
+            [
+                "every chapter's execution",
+                f"≤ {b['targets']['chapter']:.0f} s",
+                f"slowest: {slowest['chapter']} {_s(slowest['seconds'])}",
+                _ok(b["meets_targets"]["chapters"]),
+            ],
+        ]
+    w = results.get("widgets")
+    if w and w.get("widgets"):
+        timed = [r for r in w["widgets"] if "p95_seconds" in r]
+        if timed:
+            worst = max(timed, key=lambda r: r["p95_seconds"])
+            rows.append(
+                [
+                    "widget latency in a kernel, p95",
+                    f"≤ {1000 * w['target_p95_seconds']:.0f} ms",
+                    f"worst: {worst['page']} #{worst['widget']} {_ms(worst['p95_seconds'])}; "
+                    f"{sum(r['p95_seconds'] <= w['target_p95_seconds'] for r in timed)} of "
+                    f"{len(timed)} widgets within",
+                    _ok(w["meets_target"]),
+                ]
+            )
+    if not rows:
+        return []
+    return ["## Against the targets", ""] + _table(["", "target", "measured", "met"], rows)
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -284,7 +366,8 @@ def markdown(results: dict) -> str:
     ]
     if results.get("training"):
         m = {**m, "threads": results["training"]["threads"]}
-    lines += _machine(m)
+    lines += _summary(results)
+    lines += ["## Machine", ""] + _machine(m)
     for key, section in (("training", _training), ("book", _book), ("widgets", _widgets)):
         part = results.get(key)
         if part is None:
