@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .machine import ROOT
+from .machine import ROOT, load_average
 
 BUILD_ARGS = ["build", ".", "--warningiserror", "--nitpick", "--keep-going"]  # as `make book`
 EXCLUDE = (".venv", "_build", "node_modules", "_assets", ".pytest_cache", ".ruff_cache")
@@ -116,8 +116,10 @@ def measure(keep: Path | None = None, after_build=None) -> dict:
                 return result
 
         cmd = [_jupyter_book(), *BUILD_ARGS]
+        load_before = load_average()
         seconds, code = _run(cmd, book, env, log)
         result["clean_build_seconds"] = seconds
+        result["load_average"] = {"before": load_before, "after": load_average()}
         if code:  # with --keep-going the site is still built; say what went wrong, go on
             result["clean_build_problems"] = _problems(log)
         if not (book / "_build" / "html" / "index.html").exists():

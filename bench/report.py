@@ -164,7 +164,10 @@ def _book(b: dict) -> list[str]:
         "Built in a temporary copy of the repository with the project's venv, as `make book` "
         "builds (`jupyter-book build . --warningiserror --nitpick --keep-going`), from an "
         "empty execution cache and an empty trained-model cache; then built again with "
-        "nothing changed.",
+        "nothing changed. The chapters run with the BLAS threads the machine offers, as in "
+        "`make book`, so other work on the machine slows them: load average before and after "
+        f"the clean build {b.get('load_average', {}).get('before')} and "
+        f"{b.get('load_average', {}).get('after')}.",
         "",
     ]
     if "error" in b:
