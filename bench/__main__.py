@@ -47,6 +47,12 @@ def run_book(with_widgets: bool) -> tuple[dict, dict | None]:
     result = book.measure(keep=log, after_build=after_build if with_widgets else None)
     if with_widgets and not widgets:
         widgets["error"] = "not measured: the book's build failed (see the section above)."
+    if "error" not in result:
+        print("book: clean build again, one BLAS thread per kernel ...", flush=True)
+        one = book.measure(threads=1, rebuild=False)
+        result["one_thread"] = {
+            k: one.get(k) for k in ("clean_build_seconds", "chapters", "load_average", "error")
+        }
     return result, (widgets if with_widgets else None)
 
 

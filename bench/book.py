@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .machine import ROOT, load_average
+from .machine import ROOT, load_average, thread_env
 
 BUILD_ARGS = ["build", ".", "--warningiserror", "--nitpick", "--keep-going"]  # as `make book`
 EXCLUDE = (".venv", "_build", "node_modules", "_assets", ".pytest_cache", ".ruff_cache")
@@ -85,12 +85,15 @@ def chapter_times(book: Path) -> list[dict]:
     return sorted(rows, key=lambda r: -(r["seconds"] or 0.0))
 
 
-def measure(keep: Path | None = None, after_build=None) -> dict:
+def measure(
+    keep: Path | None = None, after_build=None, threads: int | None = None, rebuild: bool = True
+) -> dict:
     """Copy, build from clean, rebuild; return the times (then call ``after_build``).
 
     ``after_build(copy, env)`` runs on the built copy before it is deleted, with the
     environment of the build (the widget benchmark reads the built pages, and runs the
-    chapters with the copy's trained-model cache).
+    chapters with the copy's trained-model cache). ``threads`` sets the BLAS and OpenMP
+    threads of the chapters' kernels (by default, as ``make book``: all the machine has).
     """
     tmp = Path(tempfile.mkdtemp(prefix="vae-book-bench-"))
     book = tmp / "book"
@@ -105,6 +108,8 @@ def measure(keep: Path | None = None, after_build=None) -> dict:
         env["PYTHONPATH"] = str(book) + os.pathsep + env.get("PYTHONPATH", "")
         env["VAE_LIB_CACHE"] = str(book / "_build" / ".vae_cache")
         env.pop("MPLBACKEND", None)
+        if threads is not None:
+            env.update(thread_env(threads))
 
         vendor = book / "scripts" / "vendor_assets.py"
         if vendor.exists() and (ROOT / "node_modules").is_dir():
@@ -126,6 +131,8 @@ def measure(keep: Path | None = None, after_build=None) -> dict:
             result["error"] = f"the clean build made no site (exit {code})"
             return result
         result["chapters"] = chapter_times(book)
+        if not rebuild:
+            return result
         seconds, code = _run(cmd, book, env, relog)
         result["rebuild_seconds"] = seconds
         if code:
