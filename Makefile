@@ -49,6 +49,7 @@ serve:
 ## BENCH_ARGS passes options, e.g. BENCH_ARGS="--threads 2" (python -m bench --help).
 bench: $(STAMP) $(ASSETS)
 	$(PY) -m pip install --quiet -r bench/requirements.txt
+	@scripts/ensure_chromium.sh
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:

@@ -60,7 +60,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="threads for both libraries")
     parser.add_argument("--epochs", type=int, default=20, help="epochs per training run")
-    parser.add_argument("--runs", type=int, default=5, help="training runs (seeds) per model")
+    parser.add_argument("--runs", type=int, default=10, help="training runs (seeds) per model")
     parser.add_argument("--skip", default="", help=f"comma-separated parts of {PARTS} to skip")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for the results")
     args = parser.parse_args(argv)

@@ -236,16 +236,35 @@ def _widgets(w: dict) -> list[str]:
     lines = [
         "## Widgets",
         "",
-        "In a kernel: each chapter with widgets is executed in a Jupyter kernel, then every "
-        f"control of every widget is moved step by step ({w['changes_per_widget']} changes per "
-        "widget), as a front-end message moves it; the time runs from the change to the new "
-        "output in place in the kernel (the widget's live re-render of the frame now shown). "
-        "In a browser the precomputed frame is shown first, by the front-end link, without "
-        "waiting for the kernel; the re-render then replaces it. On the static page: the "
-        "bytes of each widget's models in the page's embedded widget state (its precomputed "
-        "frames are nearly all of it).",
+        "Every widget's frames are made when its cell runs; moving a control makes a "
+        "front-end link show another frame, in the browser, whether or not a kernel is "
+        f"connected. Each control of each widget is moved step by step "
+        f"({w['changes_per_widget']} changes per widget) and timed three ways:",
+        "",
+        "- **with a kernel** (the target): headless Chromium (software rendering) on the "
+        "chapter run as a notebook by Voilà in a Jupyter kernel, as a reader runs it; from "
+        "the input event (a key press on the slider, a new option, a click) until the "
+        "browser has rendered the first frame that shows the new output. That includes the "
+        "wait for the next frame (up to 16.7 ms at 60 frames a second). In brackets, p95 of "
+        "the time until the new output is in the page, before that frame;",
+        "- **static page**: the same, on the built page with no kernel;",
+        "- **kernel's share**: inside the kernel, the time to handle the front end's update "
+        "message (what the widget's observers do with it).",
+        "",
+        "*Frames on the page*: the bytes of each widget's models in the page's embedded "
+        "widget state (its precomputed frames are nearly all of it).",
         "",
     ]
+
+    def pair(row: dict, key: str) -> str:
+        t = row.get(key)
+        if not t:
+            return "n/a"
+        text = f"{_ms(t['p50_seconds'])} / {_ms(t['p95_seconds'])}"
+        if "in_page_p95_seconds" in t:
+            text += f" ({_ms(t['in_page_p95_seconds'])})"
+        return text
+
     rows = [
         [
             r["page"],
@@ -253,9 +272,10 @@ def _widgets(w: dict) -> list[str]:
             ", ".join(r["controls"]),
             r["frames"],
             f"{r['bytes'] / 1e3:.0f} kB",
-            _ms(r.get("p50_seconds")),
-            _ms(r.get("p95_seconds")),
-            _ok(r["p95_seconds"] <= target) if "p95_seconds" in r else "n/a",
+            pair(r, "kernel"),
+            _ok(r["kernel"]["p95_seconds"] <= target) if "kernel" in r else "n/a",
+            pair(r, "static"),
+            pair(r, "kernel_handler"),
         ]
         for r in w["widgets"]
     ]
@@ -266,9 +286,10 @@ def _widgets(w: dict) -> list[str]:
             "controls",
             "frames",
             "frames on the page",
-            "p50",
-            "p95",
+            "with a kernel, p50 / p95",
             f"p95 ≤ {1000 * target:.0f} ms",
+            "static page, p50 / p95",
+            "kernel's share, p50 / p95",
         ],
         rows,
     )
@@ -356,16 +377,17 @@ def _summary(results: dict) -> list[str]:
         ]
     w = results.get("widgets")
     if w and w.get("widgets"):
-        timed = [r for r in w["widgets"] if "p95_seconds" in r]
+        timed = [r for r in w["widgets"] if "kernel" in r]
         if timed:
-            worst = max(timed, key=lambda r: r["p95_seconds"])
+            worst = max(timed, key=lambda r: r["kernel"]["p95_seconds"])
+            within = sum(r["kernel"]["p95_seconds"] <= w["target_p95_seconds"] for r in timed)
             rows.append(
                 [
-                    "widget latency in a kernel, p95",
+                    "widget latency with a kernel, input to new output painted, p95",
                     f"≤ {1000 * w['target_p95_seconds']:.0f} ms",
-                    f"worst: {worst['page']} #{worst['widget']} {_ms(worst['p95_seconds'])}; "
-                    f"{sum(r['p95_seconds'] <= w['target_p95_seconds'] for r in timed)} of "
-                    f"{len(timed)} widgets within",
+                    f"worst: {worst['page']} #{worst['widget']} "
+                    f"{_ms(worst['kernel']['p95_seconds'])}; {within} of {len(timed)} "
+                    f"widgets within",
                     _ok(w["meets_target"]),
                 ]
             )

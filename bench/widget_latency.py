@@ -1,17 +1,19 @@
-"""Widgets: latency in a kernel, and the size of their precomputed frames on the page.
+"""Widgets: latency in a kernel and in the browser, and the size of their frames on the page.
 
 Every widget of the book is made by :func:`vae_lib.widgets.interactive_output`: a
 ``VBox`` (class ``vae-interactive``) holding its controls and, last, a ``Stack`` of
-precomputed frames. Two measurements:
+precomputed frames that front-end links switch. Measurements:
 
 - **On the static page** (:func:`page_widgets`): from the widget state embedded in each
   built page, the bytes of every widget's models (its frames are nearly all of it) and
   its number of frames.
-- **In a kernel** (:func:`kernel_widgets`): each chapter with widgets is executed in a
-  Jupyter kernel, as a reader runs it; then :func:`probe`, run in that kernel, moves every
-  control of every widget step by step, as the front end does (``set_state`` with the new
-  ``index``, which runs the widget's observers: the live re-render of the frame now shown)
-  and times each change until the new output is in place.
+- **The kernel's share** (:func:`kernel_widgets`): each chapter with widgets is executed
+  in a Jupyter kernel, as a reader runs it; then :func:`probe`, run in that kernel, moves
+  every control of every widget step by step, as the front end does (``set_state`` with
+  the new ``index``, which runs whatever the widget observes) and times each change.
+- **In the browser** (:mod:`bench.widget_browser`): from the reader's input event to the
+  new frame painted, on the static page and in a kernel-backed page (Voilà). The target
+  is judged on the latter: the time from a control change to the new output in a kernel.
 """
 
 from __future__ import annotations
@@ -25,13 +27,12 @@ from pathlib import Path
 import numpy as np
 
 TARGET_P95_SECONDS = 0.050
-CHANGES_PER_WIDGET = 24
+CHANGES_PER_WIDGET = 48
 _STATE = re.compile(
     r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S
 )
 _VIEW = re.compile(r'<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>')
 _REF = re.compile(r"IPY_MODEL_([0-9a-f]+)")
-_TIMINGS = ("changes", "p50_seconds", "p95_seconds", "max_seconds")
 
 
 # ----------------------------------------------------------------------------- the page
@@ -179,19 +180,32 @@ def kernel_widgets(book: Path, chapters: list[str], env: dict) -> tuple[list[dic
     return rows, runs
 
 
+def _timings(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k == "changes" or k.endswith("_seconds")}
+
+
 def measure(book: Path, env: dict) -> dict:
-    """Both measurements on a built copy of the book (see :mod:`bench.book`)."""
+    """All three measurements on a built copy of the book (see :mod:`bench.book`)."""
+    from . import widget_browser
+
     pages = page_widgets(book / "_build" / "html")
     chapters = sorted({row["page"] for row in pages})
-    live, runs = kernel_widgets(book, chapters, env) if chapters else ([], [])
-    by_key = {(r["page"], r["widget"]): r for r in live}
+    if not chapters:
+        return {"error": "no page of the book has a widget."}
+    live, runs = kernel_widgets(book, chapters, env)
+    counts = {c: sum(r["page"] == c for r in pages) for c in chapters}
+    browser = widget_browser.measure(book, counts, env)
+    sources = {"kernel_handler": live, **browser}  # static, kernel
     for row in pages:
-        probed = by_key.get((row["page"], row["widget"]), {})
-        row.update({k: v for k, v in probed.items() if k in _TIMINGS})
+        for name, timed in sources.items():
+            for probed in timed:
+                if (probed["page"], probed["widget"]) == (row["page"], row["widget"]):
+                    row[name] = _timings(probed)
+    judged = [r["kernel"]["p95_seconds"] for r in pages if "kernel" in r]
     return {
         "target_p95_seconds": TARGET_P95_SECONDS,
         "changes_per_widget": CHANGES_PER_WIDGET,
         "widgets": pages,
         "chapter_runs": runs,
-        "meets_target": bool(live) and all(r["p95_seconds"] <= TARGET_P95_SECONDS for r in live),
+        "meets_target": len(judged) == len(pages) and all(t <= TARGET_P95_SECONDS for t in judged),
     }

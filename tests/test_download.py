@@ -17,6 +17,7 @@ import pytest
 
 import vae_lib
 from vae_lib import download
+from vae_lib.checkpoint import FILE_MODE
 
 
 def idx_gz(array: np.ndarray) -> bytes:
@@ -96,6 +97,8 @@ def test_load_mnist_from_local_server(server, fake_mnist, tmp_path):
     assert np.array_equal(ds.y_test, np.arange(10))
     for name, data in files.items():
         assert (tmp_path / "mnist" / name).read_bytes() == data
+        # readable by others as any file the user makes is, not 0600 as a temporary file
+        assert (tmp_path / "mnist" / name).stat().st_mode & 0o777 == FILE_MODE
     assert leftovers(tmp_path) == []
     # a second call finds every file in place and asks the server for nothing
     before = len(hits)

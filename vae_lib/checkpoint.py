@@ -25,7 +25,8 @@ def _default_file_mode() -> int:
     return 0o666 & ~umask
 
 
-_FILE_MODE = _default_file_mode()
+#: Mode of the files this library writes: what ``open`` gives under the process's umask.
+FILE_MODE = _default_file_mode()
 
 
 def atomic_write_npz(path, arrays: dict[str, np.ndarray]) -> Path:
@@ -34,7 +35,7 @@ def atomic_write_npz(path, arrays: dict[str, np.ndarray]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
-        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600 files; give the usual permissions
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)
             f.flush()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import FILE_MODE
 from .datasets import Dataset
 from .validation import check_positive_float
 
@@ -117,6 +118,7 @@ def download_file(url: str, path, sha256: str, *, timeout: float = 60.0) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
     try:
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "wb") as out:
             h, received, expected_length = _fetch(url, out, timeout)
             out.flush()

@@ -55,7 +55,9 @@ def show_images(
         ncols = ncols or n
         nrows = -(-n // ncols)
         fig, axes = plt.subplots(
-            nrows, ncols, figsize=(size * ncols, size * nrows + (0.3 if titles else 0)),
+            nrows,
+            ncols,
+            figsize=(size * ncols, size * nrows + (0.3 if titles else 0)),
             squeeze=False,
         )
     axes = np.asarray(axes).reshape(-1)

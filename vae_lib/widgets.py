@@ -6,9 +6,9 @@ page's widget manager does run *front-end links*. So :func:`interactive_output` 
 children of an ``ipywidgets.Stack``, and ``jslink``\\ s each control's ``index`` to the
 stack's ``selected_index``: moving the control shows another precomputed frame, in the
 browser alone. Two controls give nested stacks (the outer one follows the first control,
-each inner one the second). In a kernel the same widget also re-renders the frame it shows
-whenever a control moves (``live=True``), so it follows any state that changed since the
-cell ran.
+each inner one the second). A kernel works the same way: the frames are already made, so a
+control shows its new frame at once instead of waiting for ``render`` to run again. (To see
+the widget follow new code or a retrained model, run its cell again.)
 
 Frames are kept small: figures are drawn at one size and resolution (:data:`FIGURE_SIZE`,
 :data:`FIGURE_DPI`) and stored as palette PNGs; a widget may hold at most
@@ -353,7 +353,7 @@ def _frame_html(render: Callable, values: dict, alt) -> str:
     )
 
 
-def interactive_output(render: Callable, controls, *, alt, live: bool = True):
+def interactive_output(render: Callable, controls, *, alt):
     """A widget showing ``render(**values)`` for the values of ``controls``, with no kernel.
 
     Parameters
@@ -368,10 +368,6 @@ def interactive_output(render: Callable, controls, *, alt, live: bool = True):
         ``len(first) * len(second)`` frames in nested stacks.
     alt : str or callable
         Alt text of the frames: one string, or ``alt(**values) -> str`` per frame.
-    live : bool
-        In a kernel, also call ``render`` again for the shown values whenever a control
-        moves. (Every control here has a finite list of values, all precomputed; the
-        re-render reflects any state that changed since the cell ran.)
 
     Returns
     -------
@@ -386,8 +382,6 @@ def interactive_output(render: Callable, controls, *, alt, live: bool = True):
         raise TypeError(f"alt must be a string or a callable; got {type(alt).__name__}")
     if isinstance(alt, str) and not alt.strip():
         raise ValueError("alt must be a non-empty string describing the frames; got ''")
-    if not isinstance(live, bool):
-        raise TypeError(f"live must be True or False; got {_describe(live)}")
     names = list(controls)
     sizes = [len(c) for c in controls.values()]
     n_frames = math.prod(sizes)
@@ -434,15 +428,6 @@ def interactive_output(render: Callable, controls, *, alt, live: bool = True):
         links = [ipywidgets.jslink((widgets[0], "index"), (output, "selected_index"))]
         links += [ipywidgets.jslink((widgets[1], "index"), (s, "selected_index")) for s in stacks]
     output.add_class("vae-output")
-
-    if live:
-
-        def rerender(change):
-            index = tuple(w.index for w in widgets)
-            frames[index].value = frame_html(index)
-
-        for w in widgets:
-            w.observe(rerender, names="index")
 
     box = ipywidgets.VBox([*widgets, output])
     box.add_class("vae-interactive")

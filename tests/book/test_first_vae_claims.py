@@ -30,9 +30,7 @@ def test_reconstruction_respects_its_ceiling(g):
 def test_reconstructions_match_their_inputs(g):
     assert g["first-mse-trained"] < 0.01
     assert g["first-mse-ratio"] > 20
-    assert g["first-mse-ratio"] == pytest.approx(
-        g["first-mse-untrained"] / g["first-mse-trained"]
-    )
+    assert g["first-mse-ratio"] == pytest.approx(g["first-mse-untrained"] / g["first-mse-trained"])
 
 
 def test_latent_clusters_separate(g):
