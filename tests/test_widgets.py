@@ -1,4 +1,5 @@
-"""vae_lib.widgets: the structure the static page relies on, the frames, and bad input."""
+"""vae_lib.widgets and the frames it makes (vae_lib.frames): the structure the static page
+relies on, the frames, and bad input."""
 
 import base64
 import io
@@ -14,7 +15,7 @@ import pytest
 from PIL import Image
 
 import vae_lib
-from vae_lib import widgets
+from vae_lib import frames, widgets
 from vae_lib.widgets import Dropdown, Slider, Toggle, interactive_output
 
 
@@ -168,13 +169,13 @@ def test_figure_frames_are_small_pngs_of_one_size_and_are_closed():
         return fig
 
     box = interactive_output(render, {"w": Slider([1, 2, 3], "w")}, alt=lambda w: f"line of {w}")
-    frames = [f.value for f in box.children[1].children]
-    sizes = {png_of(f).size for f in frames}
-    width, height = (round(s * widgets.FIGURE_DPI) for s in widgets.FIGURE_SIZE)
+    shown = [f.value for f in box.children[1].children]
+    sizes = {png_of(f).size for f in shown}
+    width, height = (round(s * frames.FIGURE_DPI) for s in frames.FIGURE_SIZE)
     assert sizes == {(width, height)}
-    assert [alt_of(f) for f in frames] == ["line of 1", "line of 2", "line of 3"]
-    assert f'width="{width}" height="{height}"' in frames[0]
-    assert all(len(f) < 40_000 for f in frames)
+    assert [alt_of(f) for f in shown] == ["line of 1", "line of 2", "line of 3"]
+    assert f'width="{width}" height="{height}"' in shown[0]
+    assert all(len(f) < 40_000 for f in shown)
     assert plt.get_fignums() == []  # every frame's figure was closed
 
 
@@ -183,14 +184,14 @@ def test_wide_figures_are_capped_in_width():
         return plt.figure(figsize=(20, 2))
 
     frame = interactive_output(render, {"k": Slider([1, 2], "k")}, alt="x").children[1].children[0]
-    assert png_of(frame.value).size[0] <= widgets.MAX_FIGURE_PX
+    assert png_of(frame.value).size[0] <= frames.MAX_FIGURE_PX
 
 
 def test_array_frames_are_upscaled_nearest_neighbour():
     image = np.array([[0.0, 1.0], [0.5, 0.25]])
     box = interactive_output(lambda k: image * k, {"k": Slider([0, 1], "k")}, alt="img")
     png = png_of(box.children[1].children[1].value)
-    scale = widgets.IMAGE_PX // 2
+    scale = frames.IMAGE_PX // 2
     assert png.size == (2 * scale, 2 * scale)
     pixels = np.asarray(png.convert("L"))
     expected = np.rint(image * 255).astype(np.uint8)
@@ -205,7 +206,7 @@ def test_array_frames_accept_bool_uint8_and_rgb():
         np.zeros((4, 4, 3)),
         np.ones((3, 5, 4)),
     ):
-        png, width, height = widgets.image_png(image)
+        png, width, height = frames.image_png(image)
         assert png.startswith(b"\x89PNG") and width > 4 and height > 3
 
 

@@ -10,9 +10,8 @@ each inner one the second). A kernel works the same way: the frames are already 
 control shows its new frame at once instead of waiting for ``render`` to run again. (To see
 the widget follow new code or a retrained model, run its cell again.)
 
-Frames are kept small: figures are drawn at one size and resolution (:data:`FIGURE_SIZE`,
-:data:`FIGURE_DPI`) and stored as palette PNGs; a widget may hold at most
-:data:`MAX_FRAMES` frames and :data:`MAX_WIDGET_BYTES` bytes.
+Frames are made by :mod:`vae_lib.frames` (figures as small palette PNGs of one size);
+a widget may hold at most :data:`MAX_FRAMES` frames and :data:`MAX_WIDGET_BYTES` bytes.
 
 >>> from vae_lib.widgets import Slider, interactive_output
 >>> w = interactive_output(lambda s: f"<b>{s}</b>", {"s": Slider([1, 2, 3], "s")}, alt="s")
@@ -20,35 +19,19 @@ Frames are kept small: figures are drawn at one size and resolution (:data:`FIGU
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import html
-import io
 import itertools
 import math
-import sys
 from collections.abc import Callable, Mapping
 
 import numpy as np
+
+from .frames import frame_html
+from .validation import describe_value
 
 #: Most frames one widget may precompute (the product of its controls' lengths).
 MAX_FRAMES = 400
 #: Most bytes all frames of one widget may take in the page (base64 PNGs and HTML).
 MAX_WIDGET_BYTES = 3_000_000
-#: Size (inches) of figures made inside ``render`` without an explicit ``figsize``.
-FIGURE_SIZE = (6.0, 4.0)
-#: Resolution of figure frames (96 dpi: shown at its nominal size, 1 inch = 96 CSS pixels);
-#: lowered for wide figures so that no PNG is wider than MAX_FIGURE_PX.
-FIGURE_DPI = 96
-#: Widest a figure frame may be, in pixels.
-MAX_FIGURE_PX = 800
-#: Array images are upscaled (nearest neighbour, by a whole factor) towards this many pixels.
-IMAGE_PX = 192
-
-
-def _describe(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _same(a, b) -> bool:
@@ -66,7 +49,7 @@ class _Choice:
 
     def __init__(self, labels, values, label, initial):
         if not isinstance(label, str) or not label.strip():
-            raise TypeError(f"label must be a non-empty string; got {_describe(label)}")
+            raise TypeError(f"label must be a non-empty string; got {describe_value(label)}")
         if len(values) < 2:
             raise ValueError(
                 f"a {type(self).__name__} needs at least 2 values to choose from; got {len(values)}"
@@ -75,7 +58,7 @@ class _Choice:
             if labels[i] == labels[j]:
                 raise ValueError(
                     f"the values of a {type(self).__name__} must be shown with distinct "
-                    f"labels; values {_describe(values[i])} and {_describe(values[j])} "
+                    f"labels; values {describe_value(values[i])} and {describe_value(values[j])} "
                     f"are both shown as {labels[i]!r}"
                 )
         self.label = label
@@ -89,7 +72,7 @@ class _Choice:
                 return i
         raise ValueError(
             f"initial must be one of the values of the {type(self).__name__} "
-            f"{self.label!r} ({', '.join(self.labels)}); got {_describe(initial)}"
+            f"{self.label!r} ({', '.join(self.labels)}); got {describe_value(initial)}"
         )
 
     def __len__(self) -> int:
@@ -128,11 +111,15 @@ class Slider(_Choice):
                 f"and dtype {arr.dtype}"
             )
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"values must be finite; got {_describe(list(values))}")
+            raise ValueError(f"values must be finite; got {describe_value(list(values))}")
         if np.any(np.diff(arr) <= 0):
-            raise ValueError(f"values must be strictly increasing; got {_describe(list(values))}")
+            raise ValueError(
+                f"values must be strictly increasing; got {describe_value(list(values))}"
+            )
         if not isinstance(fmt, str):
-            raise TypeError(f"fmt must be a format string such as '{{:.3g}}'; got {_describe(fmt)}")
+            raise TypeError(
+                f"fmt must be a format string such as '{{:.3g}}'; got {describe_value(fmt)}"
+            )
         cast = int if np.issubdtype(arr.dtype, np.integer) else float
         numbers = [cast(v) for v in arr]
         try:
@@ -142,7 +129,7 @@ class Slider(_Choice):
                 f"fmt {fmt!r} cannot format the number {numbers[0]!r}: {exc}"
             ) from None
         if initial is not None and not isinstance(initial, (int, float, np.integer, np.floating)):
-            raise TypeError(f"initial must be a number; got {_describe(initial)}")
+            raise TypeError(f"initial must be a number; got {describe_value(initial)}")
         super().__init__(labels, numbers, label, initial)
 
     def _find(self, initial) -> int:
@@ -232,127 +219,6 @@ def _check_controls(controls) -> dict:
     return dict(controls)
 
 
-def _rc_context():
-    """Consistent size for figures made inside ``render`` (if matplotlib is installed)."""
-    try:
-        import matplotlib
-    except ImportError:  # pragma: no cover - only HTML frames without matplotlib
-        return contextlib.nullcontext()
-    return matplotlib.rc_context({"figure.figsize": FIGURE_SIZE, "figure.dpi": FIGURE_DPI})
-
-
-def _small_png(png: bytes) -> bytes:
-    """Re-encode an RGB(A) PNG with a 256-colour palette when that is smaller."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png)) as im:
-        rgb = im.convert("RGB")
-    out = io.BytesIO()
-    palette = rgb.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-    palette.save(out, format="png")
-    return out.getvalue() if out.tell() < len(png) else png
-
-
-def figure_png(fig) -> tuple[bytes, int, int]:
-    """The figure as a small PNG at :data:`FIGURE_DPI` (capped at MAX_FIGURE_PX wide).
-
-    Closes the figure. Returns the PNG bytes and its width and height in pixels.
-    """
-    import matplotlib.pyplot as plt
-
-    width_in, height_in = fig.get_size_inches()
-    dpi = min(FIGURE_DPI, MAX_FIGURE_PX / width_in)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
-    plt.close(fig)
-    return _small_png(buf.getvalue()), round(width_in * dpi), round(height_in * dpi)
-
-
-def image_png(image) -> tuple[bytes, int, int]:
-    """An image array as a PNG, upscaled by a whole factor (nearest neighbour).
-
-    ``image``: shape (H, W) grey, or (H, W, 3) RGB, or (H, W, 4) RGBA; floats in [0, 1]
-    (1 is white, as ``imshow(..., cmap="gray", vmin=0, vmax=1)``), or integers in [0, 255].
-    """
-    from PIL import Image
-
-    a = np.asarray(image)
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape:
-        hint = " (reshape a flat image first, e.g. x.reshape(4, 4))" if a.ndim == 1 else ""
-        raise ValueError(
-            f"an image must have shape (H, W), (H, W, 3) or (H, W, 4); got shape {a.shape}{hint}"
-        )
-    if a.dtype == bool:
-        a = a.astype(np.uint8) * 255
-    elif np.issubdtype(a.dtype, np.integer):
-        if a.min() < 0 or a.max() > 255:
-            raise ValueError(
-                f"an integer image must lie in [0, 255]; got values from {a.min()} to {a.max()}"
-            )
-        a = a.astype(np.uint8)
-    elif np.issubdtype(a.dtype, np.floating):
-        if not np.all(np.isfinite(a)):
-            raise ValueError("a float image must be finite; got NaN or infinite values")
-        if a.min() < 0 or a.max() > 1:
-            raise ValueError(
-                f"a float image must lie in [0, 1]; got values from {a.min():.4g} to "
-                f"{a.max():.4g} (scale it yourself: nothing is clipped)"
-            )
-        a = np.rint(a * 255).astype(np.uint8)
-    else:
-        raise TypeError(f"an image must hold numbers; got dtype {a.dtype}")
-    scale = max(1, IMAGE_PX // max(a.shape[:2]))
-    a = np.repeat(np.repeat(a, scale, axis=0), scale, axis=1)
-    buf = io.BytesIO()
-    Image.fromarray(a).save(buf, format="png", optimize=True)
-    return buf.getvalue(), a.shape[1], a.shape[0]
-
-
-def _img_tag(png: bytes, width: int, height: int, alt: str, style: str = "") -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<img class="vae-frame" src="data:image/png;base64,{data}" width="{width}" '
-        f'height="{height}" alt="{html.escape(alt, quote=True)}" '
-        f'style="max-width:100%;height:auto;{style}">'
-    )
-
-
-# Pixel images keep sharp pixels when scaled, and a border shows where white pixels end.
-_PIXEL_STYLE = "image-rendering:pixelated;border:1px solid #888"
-
-
-def _frame_html(render: Callable, values: dict, alt) -> str:
-    """Call ``render(**values)`` and turn its result into the HTML of one frame."""
-    text = alt(**values) if callable(alt) else alt
-    if not isinstance(text, str) or not text.strip():
-        raise TypeError(
-            f"alt must give a non-empty string; alt({values}) gave {_describe(text)}"
-            if callable(alt)
-            else f"alt must be a non-empty string; got {_describe(text)}"
-        )
-    with _rc_context():
-        try:
-            out = render(**values)
-        except Exception as exc:
-            if hasattr(exc, "add_note"):
-                exc.add_note(f"(raised by render(**{values}) in vae_lib.widgets)")
-            raise
-    if "matplotlib" in sys.modules:
-        from matplotlib.figure import Figure
-
-        if isinstance(out, Figure):
-            return _img_tag(*figure_png(out), text)
-    if isinstance(out, np.ndarray):
-        return _img_tag(*image_png(out), text, _PIXEL_STYLE)
-    if isinstance(out, str):
-        label = html.escape(text, quote=True)
-        return f'<div class="vae-frame" role="figure" aria-label="{label}">{out}</div>'
-    raise TypeError(
-        f"render must return a matplotlib Figure, a 2-D or 3-D ndarray image or an HTML "
-        f"string; render(**{values}) returned {type(out).__name__}"
-    )
-
-
 def interactive_output(render: Callable, controls, *, alt):
     """A widget showing ``render(**values)`` for the values of ``controls``, with no kernel.
 
@@ -394,13 +260,13 @@ def interactive_output(render: Callable, controls, *, alt):
 
     import ipywidgets
 
-    def frame_html(index: tuple) -> str:
+    def frame_at(index: tuple) -> str:
         values = {n: controls[n].values[i] for n, i in zip(names, index)}
-        return _frame_html(render, values, alt)
+        return frame_html(render, values, alt)
 
     layout = ipywidgets.Layout()  # one shared layout model for all frames, not one each
     frames = {
-        index: ipywidgets.HTML(value=frame_html(index), layout=layout)
+        index: ipywidgets.HTML(value=frame_at(index), layout=layout)
         for index in itertools.product(*(range(s) for s in sizes))
     }
     n_bytes = sum(len(f.value) for f in frames.values())
