@@ -63,7 +63,18 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=10, help="training runs (seeds) per model")
     parser.add_argument("--skip", default="", help=f"comma-separated parts of {PARTS} to skip")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for the results")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: write results.md and the README's summary from results.json",
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        results = json.loads((args.out / "results.json").read_text())
+        md, _ = report.write(results, args.out)
+        _summarize_in_readme(results)
+        print(f"wrote {md} and the README's summary")
+        return
     skip = {p for p in args.skip.split(",") if p}
     if skip - set(PARTS):
         parser.error(f"--skip takes parts of {PARTS}; got {sorted(skip - set(PARTS))}")
@@ -97,7 +108,14 @@ def main(argv=None) -> None:
             results[part]["date"] = date
 
     md, js = report.write(results, args.out)
-    print(f"wrote {md} and {js}")
+    _summarize_in_readme(results)
+    print(f"wrote {md}, {js} and the README's summary")
+
+
+def _summarize_in_readme(results: dict) -> None:
+    readme = machine.ROOT / "README.md"
+    if not report.update_readme(results, readme):
+        print(f"note: {readme} has no bench-summary markers; its summary was not written")
 
 
 if __name__ == "__main__":
