@@ -1,9 +1,10 @@
 """``python -m bench``: run the benchmarks and write bench/results.md and bench/results.json.
 
-Parts: ``training`` (speed and quality against PyTorch), ``book`` (build times) and
-``widgets`` (latency and frame sizes; measured on the book's clean build, so it needs
-``book``). ``--skip`` leaves parts out; their last results are then carried over from the
-existing results.json, marked with the date they were taken.
+Parts: ``training`` (speed and quality against PyTorch), ``quality`` (more untimed seeds
+for the quality comparison), ``book`` (build times) and ``widgets`` (latency and frame
+sizes; measured on the book's clean build, so it needs ``book``). ``--skip`` leaves parts
+out; their last results are then carried over from the existing results.json, marked with
+the date they were taken.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import book, machine, report, widget_latency
+from . import book, machine, quality, report, widget_latency
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("training", "book", "widgets")
+PARTS = ("training", "quality", "book", "widgets")
 
 
 def run_training(threads: int, epochs: int, runs: int) -> dict:
@@ -30,6 +31,27 @@ def run_training(threads: int, epochs: int, runs: int) -> dict:
         cmd += ["--epochs", str(epochs), "--runs", str(runs), "--out", str(out)]
         subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(threads), check=True)
         return json.loads(out.read_text())
+
+
+def run_quality(threads: int, epochs: int, first_seed: int, runs: int) -> dict:
+    """More independent runs (``python -m bench.quality``), in a subprocess like training."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "quality.json"
+        cmd = [sys.executable, "-m", "bench.quality", "--threads", str(threads)]
+        cmd += ["--epochs", str(epochs), "--first-seed", str(first_seed)]
+        cmd += ["--runs", str(runs), "--out", str(out)]
+        subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(threads), check=True)
+        return json.loads(out.read_text())
+
+
+def merge_quality(results: dict) -> None:
+    """Each shape's quality summary over its timed runs and the quality part's runs."""
+    more = results.get("quality") or {}
+    for shape in (results.get("training") or {}).get("shapes", []):
+        extra = []
+        if more.get("epochs") == shape["epochs_per_run"]:
+            extra = more.get("shapes", {}).get(shape["shape"], [])
+        shape["quality"] = quality.summarize(shape["records"], extra)
 
 
 def run_book(with_widgets: bool) -> tuple[dict, dict | None]:
@@ -61,6 +83,12 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads for both libraries")
     parser.add_argument("--epochs", type=int, default=20, help="epochs per training run")
     parser.add_argument("--runs", type=int, default=10, help="training runs (seeds) per model")
+    parser.add_argument(
+        "--quality-runs",
+        type=int,
+        default=20,
+        help="untimed runs (seeds) per model added to the quality comparison",
+    )
     parser.add_argument("--skip", default="", help=f"comma-separated parts of {PARTS} to skip")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for the results")
     parser.add_argument(
@@ -71,6 +99,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.report_only:
         results = json.loads((args.out / "results.json").read_text())
+        merge_quality(results)
         md, _ = report.write(results, args.out)
         _summarize_in_readme(results)
         print(f"wrote {md} and the README's summary")
@@ -90,6 +119,11 @@ def main(argv=None) -> None:
         start = time.perf_counter()
         results["training"] = run_training(args.threads, args.epochs, args.runs)
         print(f"training: done in {time.perf_counter() - start:.0f} s", flush=True)
+    if "quality" not in skip:
+        print(f"quality: {args.quality_runs} more runs x {args.epochs} epochs ...", flush=True)
+        start = time.perf_counter()
+        results["quality"] = run_quality(args.threads, args.epochs, args.runs, args.quality_runs)
+        print(f"quality: done in {time.perf_counter() - start:.0f} s", flush=True)
     if "book" not in skip:
         print("book: clean build in a temporary copy, then a rebuild ...", flush=True)
         results["book"], widgets = run_book(with_widgets="widgets" not in skip)
@@ -107,6 +141,7 @@ def main(argv=None) -> None:
         elif part in results:
             results[part]["date"] = date
 
+    merge_quality(results)
     md, js = report.write(results, args.out)
     _summarize_in_readme(results)
     print(f"wrote {md}, {js} and the README's summary")

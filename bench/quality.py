@@ -4,7 +4,9 @@ Two comparisons, both after the same number of epochs:
 
 - **independent runs**: each library starts from its own draw of the same initialisation
   scheme and uses its own random numbers (shuffling, ε); the mean over seeds of each is
-  compared. Seeds differ by a nat or two for a 2-D latent space, so this needs several.
+  compared. Seeds differ by a nat or two for a 2-D latent space, so this needs many: the
+  timed runs of :mod:`bench.training` count, and ``python -m bench.quality`` adds untimed
+  ones (:func:`independent_run`) with further seeds.
 - **same randomness**: a vae_lib model starts from the PyTorch model's initial weights and
   is fed PyTorch's own shuffles and draws of ε (:func:`train_on_torch_randomness`); what
   remains of the difference is the two implementations' arithmetic.
@@ -15,6 +17,9 @@ ELBO of every test image with the same draws of ε for all.
 """
 
 from __future__ import annotations
+
+import argparse
+import json
 
 import numpy as np
 
@@ -71,28 +76,103 @@ def train_on_torch_randomness(
     return total / n
 
 
+def independent_run(shape: Shape, seed: int, epochs: int, x_train, x_test, batch_size, lr):
+    """Train each library from its own draws for ``seed``, untimed; score both.
+
+    The same draws as a timed run of :mod:`bench.training` with this seed would make.
+    """
+    import torch
+
+    from .twins import torch_epoch, torch_vae
+
+    ours = vae_lib.VAE(shape.config(), np.random.default_rng(seed))
+    rng = np.random.default_rng(1000 + seed)
+    vae_lib.fit(ours, x_train, epochs=epochs, rng=rng, batch_size=batch_size, lr=lr, progress=False)
+    theirs = torch_vae(shape, seed)
+    optimizer = torch.optim.Adam(theirs.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(1000 + seed)
+    x_torch = torch.from_numpy(x_train)
+    for _ in range(epochs):
+        torch_epoch(theirs, optimizer, x_torch, generator, batch_size)
+    theirs_test, check = score_torch(theirs, shape, x_test)
+    return {
+        "seed": seed,
+        "vae_lib_test_elbo": test_elbo(ours, x_test),
+        "torch_test_elbo": theirs_test,
+        "transfer_check_nats": check,
+    }
+
+
 def _mean_and_se(values: np.ndarray) -> tuple[float, float | None]:
     se = float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
     return float(np.mean(values)), se
 
 
-def summarize(runs: list[dict]) -> dict:
-    """Means over the runs (seeds) of each library's test ELBO, and their differences."""
-    ours = np.array([r["vae_lib_test_elbo"] for r in runs])
-    theirs = np.array([r["torch_test_elbo"] for r in runs])
+def summarize(runs: list[dict], more: list[dict] = ()) -> dict:
+    """Means over the runs (seeds) of each library's test ELBO, and their differences.
+
+    ``runs`` are the timed runs (with the same-randomness model); ``more`` are further
+    independent runs. The independent difference is a difference of two means of
+    independent samples, with its standard error sqrt(s₁²/n + s₂²/n); the same-randomness
+    difference is paired, run by run.
+    """
+    independent = [*runs, *more]
+    ours = np.array([r["vae_lib_test_elbo"] for r in independent])
+    theirs = np.array([r["torch_test_elbo"] for r in independent])
     same = np.array([r["same_randomness_vae_lib_test_elbo"] for r in runs])
-    diff, diff_se = _mean_and_se(ours - theirs)
-    same_diff, same_se = _mean_and_se(same - theirs)
+    paired_theirs = np.array([r["torch_test_elbo"] for r in runs])
+    (ours_mean, ours_se), (theirs_mean, theirs_se) = _mean_and_se(ours), _mean_and_se(theirs)
+    diff_se = None if ours_se is None else float(np.hypot(ours_se, theirs_se))
+    same_diff, same_se = _mean_and_se(same - paired_theirs)
     return {
-        "vae_lib_test_elbo": float(np.mean(ours)),
-        "torch_test_elbo": float(np.mean(theirs)),
-        "difference": diff,
+        "independent_runs": len(independent),
+        "vae_lib_test_elbo": ours_mean,
+        "vae_lib_test_elbo_sd": float(np.std(ours, ddof=1)) if len(ours) > 1 else None,
+        "torch_test_elbo": theirs_mean,
+        "torch_test_elbo_sd": float(np.std(theirs, ddof=1)) if len(theirs) > 1 else None,
+        "difference": ours_mean - theirs_mean,
         "difference_standard_error": diff_se,
+        "same_randomness_runs": len(runs),
         "same_randomness_vae_lib_test_elbo": float(np.mean(same)),
         "same_randomness_difference": same_diff,
         "same_randomness_difference_standard_error": same_se,
         "target_nats": TARGET_NATS,
-        "meets_target": abs(diff) <= TARGET_NATS,
-        "transfer_check_nats": max(r["transfer_check_nats"] for r in runs),
+        "meets_target": abs(ours_mean - theirs_mean) <= TARGET_NATS,
+        "transfer_check_nats": max(r["transfer_check_nats"] for r in independent),
         "eval_samples": EVAL_SAMPLES,
     }
+
+
+def main(argv=None) -> None:
+    """``python -m bench.quality``: more independent runs, in a subprocess like training's."""
+    from . import machine, training
+
+    parser = argparse.ArgumentParser(description="More independent runs for the quality check.")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, required=True)
+    parser.add_argument("--runs", type=int, required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    machine.limit_threads(args.threads)
+    x_train, x_test = training.data()
+    shapes = {}
+    for shape in training.SHAPES:
+        shapes[shape.name] = []
+        for seed in range(args.first_seed, args.first_seed + args.runs):
+            record = independent_run(
+                shape, seed, args.epochs, x_train, x_test, training.BATCH_SIZE, training.LR
+            )
+            shapes[shape.name].append(record)
+            print(
+                f"  {shape.name} seed {seed}: test ELBO vae_lib {record['vae_lib_test_elbo']:.2f}"
+                f", PyTorch {record['torch_test_elbo']:.2f}",
+                flush=True,
+            )
+    result = {"epochs": args.epochs, "first_seed": args.first_seed, "shapes": shapes}
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

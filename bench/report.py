@@ -111,25 +111,30 @@ def _training(t: dict) -> list[str]:
         "",
         "Test ELBO (nats per image, the 1000 test images, statically binarized) after the "
         "same epochs, mean over the runs. *Independent*: each library from its own draw of "
-        "the same initialisation scheme (W, b ~ U(±1/√n_in)) and its own random numbers; "
-        "seeds differ by a nat or two, so the standard error matters. *Same randomness*: "
-        "vae_lib started from the PyTorch model's initial weights and fed PyTorch's shuffles "
-        "and ε, which leaves only the arithmetic of the two implementations: where that "
-        "difference is near zero and the independent one is not, the independent one "
-        "belongs to the draws of the seeds, not to the code. All models are scored by the "
-        "same code (vae_lib's `VAE.elbo`, PyTorch weights copied in), with "
-        f"{t['shapes'][0]['quality']['eval_samples']} draws of z per image.",
+        "the same initialisation scheme (W, b ~ U(±1/√n_in)) and its own random numbers, "
+        "over the timed runs above and further untimed ones (`python -m bench.quality`); "
+        "seeds differ by a nat or two (sd in brackets), so the standard error of the "
+        "difference of the two means, √(s₁²/n + s₂²/n), matters. *Same randomness*: over "
+        "the timed runs, vae_lib started from the PyTorch model's initial weights and fed "
+        "PyTorch's shuffles and ε, which leaves only the arithmetic of the two "
+        "implementations (paired run by run): where that difference is near zero and the "
+        "independent one is not, the independent one belongs to the draws of the seeds, not "
+        "to the code. All models are scored by the same code (vae_lib's `VAE.elbo`, PyTorch "
+        f"weights copied in), with {t['shapes'][0]['quality']['eval_samples']} draws of z "
+        "per image.",
         "",
     ]
     rows = []
     for s in t["shapes"]:
         q = s["quality"]
+        runs = q.get("independent_runs", len(s["records"]))
         rows.append(
             [
                 s["shape"],
                 s["epochs_per_run"],
-                f"{q['vae_lib_test_elbo']:.2f}",
-                f"{q['torch_test_elbo']:.2f}",
+                f"{runs} / {q.get('same_randomness_runs', len(s['records']))}",
+                f"{q['vae_lib_test_elbo']:.2f}" + _sd(q.get("vae_lib_test_elbo_sd")),
+                f"{q['torch_test_elbo']:.2f}" + _sd(q.get("torch_test_elbo_sd")),
                 f"**{q['difference']:+.2f}**" + _pm(q["difference_standard_error"]),
                 _ok(q["meets_target"]),
                 f"{q['same_randomness_difference']:+.2f}"
@@ -141,8 +146,9 @@ def _training(t: dict) -> list[str]:
         [
             "model",
             "epochs",
-            "vae_lib",
-            "PyTorch",
+            "runs (independent / same randomness)",
+            "vae_lib (sd)",
+            "PyTorch (sd)",
             "difference ± s.e., independent",
             f"within {t['shapes'][0]['quality']['target_nats']:g} nat",
             "difference ± s.e., same randomness",
@@ -155,6 +161,10 @@ def _training(t: dict) -> list[str]:
 
 def _pm(se) -> str:
     return "" if se is None else f" ± {se:.2f}"
+
+
+def _sd(sd) -> str:
+    return "" if sd is None else f" ({sd:.2f})"
 
 
 def _book(b: dict) -> list[str]:
