@@ -220,14 +220,14 @@ def _check_controls(controls) -> dict:
 
 
 def interactive_output(render: Callable, controls, *, alt):
-    """A widget showing ``render(**values)`` for the values of ``controls``, with no kernel.
+    """A widget showing ``render(**values)`` for the values of ``controls``, kernel or not.
 
     Parameters
     ----------
     render : callable
         Called as ``render(**{name: value})`` for every combination of control values. It
         returns a matplotlib ``Figure`` (stored as a small PNG, then closed), a 2-D or 3-D
-        ndarray image (see :func:`image_png`; shown upscaled, nearest neighbour), or an
+        ndarray image (see :func:`vae_lib.frames.image_png`; shown upscaled), or an
         HTML string.
     controls : dict
         ``{name: Slider | Dropdown | Toggle}``, one or two entries. Two controls give
