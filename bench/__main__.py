@@ -52,6 +52,8 @@ def merge_quality(results: dict) -> None:
         if more.get("epochs") == shape["epochs_per_run"]:
             extra = more.get("shapes", {}).get(shape["shape"], [])
         shape["quality"] = quality.summarize(shape["records"], extra)
+        if extra:
+            shape["quality"]["more_runs_date"] = more.get("date")
 
 
 def run_book(with_widgets: bool) -> tuple[dict, dict | None]:

@@ -124,6 +124,9 @@ def _training(t: dict) -> list[str]:
         "per image.",
         "",
     ]
+    more_date = t["shapes"][0]["quality"].get("more_runs_date")
+    if more_date:
+        lines += [f"*(The untimed runs were taken on {more_date}.)*", ""]
     rows = []
     for s in t["shapes"]:
         q = s["quality"]
