@@ -23,8 +23,12 @@ $(ASSETS): package.json package-lock.json scripts/vendor_assets.py
 	$(PYTHON) scripts/vendor_assets.py
 
 ## book: build the static site into _build/html (executes every chapter, cached)
+## One BLAS thread per chapter's kernel: on a quiet machine as fast as two (bench/results.md),
+## and it keeps a busy machine from making a chapter ten times slower (OpenBLAS's threads
+## spin while they wait for a core).
+BOOK_THREADS := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 book: $(STAMP) $(ASSETS)
-	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BOOK_THREADS) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is in $(HTML)/index.html (run 'make serve' to browse it)."
 
 ## test: lint, the library's tests, the book build, then the tests of the built site

@@ -32,6 +32,7 @@ from .machine import ROOT, load_average, thread_env
 BUILD_ARGS = ["build", ".", "--warningiserror", "--nitpick", "--keep-going"]  # as `make book`
 EXCLUDE = (".venv", "_build", "node_modules", "_assets", ".pytest_cache", ".ruff_cache")
 TARGETS = {"clean_build": 300.0, "rebuild": 30.0, "chapter": 60.0}  # seconds
+MAKE_BOOK_THREADS = 1  # BLAS and OpenMP threads of each chapter's kernel, as `make book` sets
 
 
 def _jupyter_book() -> str:
@@ -93,7 +94,7 @@ def measure(
     ``after_build(copy, env)`` runs on the built copy before it is deleted, with the
     environment of the build (the widget benchmark reads the built pages, and runs the
     chapters with the copy's trained-model cache). ``threads`` sets the BLAS and OpenMP
-    threads of the chapters' kernels (by default, as ``make book``: all the machine has).
+    threads of the chapters' kernels (by default :data:`MAKE_BOOK_THREADS`, as ``make book``).
     """
     tmp = Path(tempfile.mkdtemp(prefix="vae-book-bench-"))
     book = tmp / "book"
@@ -108,8 +109,8 @@ def measure(
         env["PYTHONPATH"] = str(book) + os.pathsep + env.get("PYTHONPATH", "")
         env["VAE_LIB_CACHE"] = str(book / "_build" / ".vae_cache")
         env.pop("MPLBACKEND", None)
-        if threads is not None:
-            env.update(thread_env(threads))
+        env.update(thread_env(MAKE_BOOK_THREADS if threads is None else threads))
+        result["threads"] = MAKE_BOOK_THREADS if threads is None else threads
 
         vendor = book / "scripts" / "vendor_assets.py"
         if vendor.exists() and (ROOT / "node_modules").is_dir():
