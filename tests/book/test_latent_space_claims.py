@@ -109,7 +109,7 @@ def test_exercise_3_a_50d_latent_adds_no_information(g):
     model, _ = vae_lib.load_or_train(
         config,
         data.x_train,
-        epochs=20,
+        epochs=int(g["latent-epochs-sizes"]),  # EPOCHS, as the exercise says
         seed=5,
         name="latent-50d",
         batch_size=100,
