@@ -9,7 +9,9 @@ One module per concern:
   the matrix-multiply rate measured beside it;
 - :mod:`bench.quality`: the test ELBO that each library reaches after the same work;
 - :mod:`bench.book`: the book's clean build, unchanged rebuild and per-chapter times;
-- :mod:`bench.widget_latency`: control change to new output for each live widget, and the
-  size of each widget's precomputed frames on the static page;
+- :mod:`bench.widget_latency`: the size of each widget's precomputed frames on the static
+  page, the kernel's share of a control change, and the two below together;
+- :mod:`bench.widget_browser`: input to new output painted, on the static page and with a
+  kernel (Voilà);
 - :mod:`bench.report`: writes ``bench/results.md`` and ``bench/results.json``.
 """

@@ -222,9 +222,8 @@ def _book(b: dict) -> list[str]:
             ],
         ],
     )
-    # The comparison build: one thread per kernel in older results, all the cores in newer.
-    other = b.get("all_threads") or b.get("one_thread") or {}
-    other_threads = other.get("threads", 1)
+    other = b.get("all_threads") or {}  # the comparison build, on all the cores
+    other_threads = other.get("threads")
     other_times = {c["chapter"]: c["seconds"] for c in other.get("chapters") or []}
     if other.get("clean_build_seconds") is not None:
         lines += [

@@ -192,15 +192,14 @@ def measure(book: Path, env: dict) -> dict:
     chapters = sorted({row["page"] for row in pages})
     if not chapters:
         return {"error": "no page of the book has a widget."}
-    live, runs = kernel_widgets(book, chapters, env)
+    in_kernel, runs = kernel_widgets(book, chapters, env)
     counts = {c: sum(r["page"] == c for r in pages) for c in chapters}
-    browser = widget_browser.measure(book, counts, env)
-    sources = {"kernel_handler": live, **browser}  # static, kernel
-    for row in pages:
-        for name, timed in sources.items():
-            for probed in timed:
-                if (probed["page"], probed["widget"]) == (row["page"], row["widget"]):
-                    row[name] = _timings(probed)
+    sources = {"kernel_handler": in_kernel, **widget_browser.measure(book, counts, env)}
+    for name, timed in sources.items():  # kernel_handler, static, kernel
+        by_widget = {(t["page"], t["widget"]): t for t in timed}
+        for row in pages:
+            if (row["page"], row["widget"]) in by_widget:
+                row[name] = _timings(by_widget[row["page"], row["widget"]])
     judged = [r["kernel"]["p95_seconds"] for r in pages if "kernel" in r]
     return {
         "target_p95_seconds": TARGET_P95_SECONDS,
