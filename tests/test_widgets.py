@@ -126,20 +126,35 @@ def test_dropdown_and_toggle_make_their_ipywidgets():
     assert links_of(box)[0][1][1] == "selected_index"
 
 
-def test_two_controls_are_nested_stacks_each_linked():
+def test_two_controls_are_nested_stacks_the_shorter_control_outside():
     box = interactive_output(
         lambda a, b: f"<p>{a}/{b}</p>",
         {"a": Slider([1, 2, 3], "a", initial=3), "b": Toggle(["x", "y"], "b", initial="y")},
         alt=lambda a, b: f"{a} and {b}",
     )
-    slider, toggle, outer = box.children
-    assert outer.selected_index == 2
-    assert len(outer.children) == 3
-    for i, inner in enumerate(outer.children):
+    slider, toggle, outer = box.children  # the controls keep their order on the page
+    assert outer.selected_index == 1  # b, with 2 values, chooses the inner stack
+    assert len(outer.children) == 2
+    for b, inner in zip("xy", outer.children):
         assert isinstance(inner, ipywidgets.Stack)
-        assert inner.selected_index == 1
-        assert [f.value.count(f"{i + 1}/") for f in inner.children] == [1, 1]
-        assert "<p>" + f"{i + 1}/y" + "</p>" in inner.children[1].value
+        assert inner.selected_index == 2
+        shown = [f.value for f in inner.children]
+        assert all(f"<p>{a}/{b}</p>" in frame for a, frame in zip([1, 2, 3], shown))
+    links = links_of(box)
+    assert links[0] == ((toggle, "index"), (outer, "selected_index"))
+    assert links[1:] == [((slider, "index"), (inner, "selected_index")) for inner in outer.children]
+
+
+def test_two_controls_of_one_length_nest_the_first_outside():
+    box = interactive_output(
+        lambda a, b: f"<p>{a}/{b}</p>",
+        {"a": Slider([1, 2], "a", initial=2), "b": Toggle(["x", "y"], "b")},
+        alt="a and b",
+    )
+    slider, toggle, outer = box.children
+    assert outer.selected_index == 1
+    assert [inner.selected_index for inner in outer.children] == [0, 0]
+    assert "<p>2/x</p>" in outer.children[1].children[0].value
     links = links_of(box)
     assert links[0] == ((slider, "index"), (outer, "selected_index"))
     assert links[1:] == [((toggle, "index"), (inner, "selected_index")) for inner in outer.children]
