@@ -279,6 +279,12 @@ def _widgets(w: dict) -> list[str]:
         "*Frames on the page*: the bytes of each widget's models in the page's embedded "
         "widget state (its precomputed frames are nearly all of it).",
         "",
+        "A widget with two controls keeps its frames in nested stacks. The control with "
+        "fewer values chooses the outer stack, through one link. The other control is "
+        "linked to every inner stack, so each of its changes updates as many models as the "
+        "outer control has values, and with a kernel sends each update to the kernel: its "
+        "changes are the slower ones.",
+        "",
     ]
 
     def pair(row: dict, key: str) -> str:

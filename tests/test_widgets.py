@@ -133,7 +133,7 @@ def test_two_controls_are_nested_stacks_the_shorter_control_outside():
         alt=lambda a, b: f"{a} and {b}",
     )
     slider, toggle, outer = box.children  # the controls keep their order on the page
-    assert outer.selected_index == 1  # b, with 2 values, chooses the inner stack
+    assert outer.selected_index == 1  # b has fewer values: it chooses among the inner stacks
     assert len(outer.children) == 2
     for b, inner in zip("xy", outer.children):
         assert isinstance(inner, ipywidgets.Stack)
