@@ -178,15 +178,9 @@ def _book(b: dict) -> list[str]:
         "Built in a temporary copy of the repository with the project's venv, as `make book` "
         "builds (`jupyter-book build . --warningiserror --nitpick --keep-going`), from an "
         "empty execution cache and an empty trained-model cache; then built again with "
-        "nothing changed. Each chapter's kernel runs with "
-        + (
-            f"{b['threads']} BLAS and OpenMP thread(s)"
-            if b.get("threads")
-            else "the BLAS and OpenMP threads the machine offers"
-        )
-        + ", as `make book` sets; other work on the machine slows them: load average before "
-        "and after the clean "
-        f"build {b.get('load_average', {}).get('before')} and "
+        f"nothing changed. Each chapter's kernel runs with {b['threads']} BLAS and OpenMP "
+        "thread(s), as `make book` sets; other work on the machine slows them: load average "
+        f"before and after the clean build {b.get('load_average', {}).get('before')} and "
         f"{b.get('load_average', {}).get('after')}.",
         "",
     ]
