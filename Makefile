@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HTML   := _build/html
 ASSETS := _assets/vendor/VERSIONS.txt
 
-.PHONY: book test assets lint serve bench clean
+.PHONY: book test assets lint format serve bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,15 +34,31 @@ book: $(STAMP) $(ASSETS)
 ## test: lint, the library's tests, the book build, then the tests of the built site
 ## (in headless Chromium, installed with apt-get when missing)
 test: $(STAMP)
-	$(VENV)/bin/ruff check vae_lib tests
+	$(MAKE) lint
 	$(PY) -m pytest tests --ignore=tests/book --ignore=tests/site
 	$(MAKE) book
 	@scripts/ensure_chromium.sh
 	$(PY) -m pytest tests/book tests/site
 
+## lint: ruff (check and format) over all Python, the chapters' code cells included (checked
+## as one script through jupytext, where E501 is left to the formatter as cell metadata
+## lines cannot wrap; formatted cell by cell by scripts/format_chapters.py), and
+## the import layers of vae_lib (lint-imports, configured in pyproject.toml)
+PY_SOURCES := vae_lib tests bench scripts _ext
+JUPYTEXT   := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupytext --quiet
+CHAPTERS   := $(wildcard chapters/*.md chapters/*/*.md)
 lint: $(STAMP)
-	$(VENV)/bin/ruff check vae_lib tests
-	$(VENV)/bin/ruff format --check vae_lib tests
+	$(VENV)/bin/ruff check $(PY_SOURCES)
+	$(VENV)/bin/ruff format --check $(PY_SOURCES)
+	$(JUPYTEXT) --check 'ruff check --ignore E501 {}' $(CHAPTERS)
+	$(PY) scripts/format_chapters.py --check $(CHAPTERS)
+	$(VENV)/bin/lint-imports
+
+## format: what lint checks, fixed where ruff can fix it
+format: $(STAMP)
+	$(VENV)/bin/ruff format $(PY_SOURCES)
+	$(VENV)/bin/ruff check --fix $(PY_SOURCES)
+	$(PY) scripts/format_chapters.py $(CHAPTERS)
 
 ## serve: browse the built site on http://127.0.0.1:8000
 serve:

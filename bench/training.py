@@ -100,7 +100,7 @@ def run_shape(shape: Shape, epochs: int, runs: int, x_train, x_test) -> dict:
         records.append(
             {
                 "seed": seed,
-                "vae_lib_train_elbo": history.elbo[-1],
+                "vae_lib_train_elbo": history["elbo"][-1],
                 "torch_train_elbo": their_elbo,
                 "vae_lib_test_elbo": quality.test_elbo(ours, x_test),
                 "torch_test_elbo": theirs_test,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import os
 import socket
 import subprocess
 import sys
@@ -29,17 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from scripts.chromium import launch as launch_chromium
+
 from .widget_latency import CHANGES_PER_WIDGET
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 CONTROLS = ".noUi-handle, .widget-dropdown select, .widget-toggle-buttons"
 PAGE_TIMEOUT_MS = 900_000  # Voilà executes the whole chapter before its widgets appear
 
@@ -218,7 +210,7 @@ def measure(book: Path, counts: dict[str, int], env: dict) -> dict[str, list[dic
     results: dict[str, list[dict]] = {"static": [], "kernel": []}
     _notebooks(book, list(counts))
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             with static_site(book / "_build" / "html") as site:
                 for chapter, count in counts.items():

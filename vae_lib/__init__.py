@@ -1,12 +1,38 @@
 """vae_lib: a small numpy library of Variational Autoencoders, written to be read.
 
-Everything public is re-exported here, so chapters write ``from vae_lib import VAE, fit``.
+Its subpackages, each importing only from those listed after it:
+
+- ``views``: plots, latent-space rasters and widgets that work on a static page;
+- ``evaluation``: importance-weighted bounds, active units, projections, quadrature;
+- ``training``: :func:`fit`, checkpoints, and one keyed store for trained models and
+  other expensive results;
+- ``models``: the model protocol (:mod:`vae_lib.models.base`) and every model on it;
+- ``data``, ``toys``: digits and patterns; the small exactly solvable problems of the
+  theory chapters;
+- ``core``: layers, Adam, distributions, divergences, numerics, files (numpy only).
+
+``vae_lib.testing`` holds the gradient checks. What the chapters use is re-exported here,
+so they write ``from vae_lib import VAE, fit``.
 """
 
-from .cache import default_cache_dir, load_or_train
-from .checkpoint import atomic_write_npz, load_model, save_model
-from .data import PATTERN_NAMES, pattern_templates, patterns
-from .datasets import (
+from .core.distributions import (
+    bernoulli_log_likelihood,
+    bernoulli_log_likelihood_grad,
+    gaussian_log_density,
+    kl_standard_normal,
+    kl_standard_normal_grad,
+    reparameterize,
+    reparameterize_backward,
+    sigmoid,
+    standard_normal_log_density,
+)
+from .core.divergences import kl_categorical, kl_diag_gaussians, kl_monte_carlo, kl_per_dimension
+from .core.files import atomic_write_npz
+from .core.nn import MLP, Linear, ReLU, Tanh
+from .core.numerics import LOG_2PI, log_mean_exp, logsumexp, trapezoid_grid
+from .core.objectives import ELBOTerms
+from .core.optim import Adam
+from .data.digits import (
     Dataset,
     binarize_dynamic,
     binarize_static,
@@ -14,68 +40,34 @@ from .datasets import (
     format_nats,
     mnist_subset,
 )
-from .distributions import (
-    bernoulli_log_likelihood,
-    bernoulli_log_likelihood_grad,
-    gaussian_log_density,
-    kl_standard_normal,
-    kl_standard_normal_grad,
-    log_mean_exp,
-    reparameterize,
-    reparameterize_backward,
-    sigmoid,
-    standard_normal_log_density,
-)
-from .divergences import kl_categorical, kl_diag_gaussians, kl_monte_carlo, kl_per_dimension
-from .download import DownloadError, download_file, download_mnist, load_mnist
-from .gaussian_fit import (
-    ReverseKLFit,
-    fit_reverse_kl,
-    forward_kl,
-    mixture_entropy,
-    mixture_log_density,
-    mixture_score,
-    moment_match,
-    reverse_kl,
-    reverse_kl_grad,
-    two_mode_mixture,
-)
-from .gradient_estimators import (
-    ScalarObjective,
-    exact_gradient,
-    gaussian_expectation,
-    gradient_estimates,
-    pathwise_gradient,
-    score_function_gradient,
-)
-from .importance_bounds import bounds_by_k, load_or_estimate_bounds
-from .latent_views import (
-    draw_cross,
-    draw_path,
-    interpolate,
-    normal_quantile_grid,
-    normal_quantiles,
-    scatter_raster,
-    tile_images,
-)
-from .metrics import (
-    active_units,
+from .data.download import DownloadError, download_file, download_mnist, load_mnist
+from .data.patterns import PATTERN_NAMES, pattern_templates, patterns
+from .evaluation.active_units import active_units
+from .evaluation.importance import (
+    bounds_by_k,
     importance_weighted_bound,
+    load_or_estimate_bounds,
     log_importance_weights,
-    nearest_centroid_accuracy,
 )
-from .nn import MLP, Adam, Linear, ReLU, Tanh
-from .projections import neighbour_accuracy, pca, tsne
-from .quadrature import latent_grid, vae_log_joint_grid, vae_log_marginal_grid, vae_posterior_grid
-from .scale_parameterization import (
-    descend_scale,
-    largest_stable_lr,
-    optimal_scale,
-    scale_loss,
-    scale_loss_grad,
-    scale_step,
+from .evaluation.projections import nearest_centroid_accuracy, neighbour_accuracy, pca, tsne
+from .evaluation.quadrature import (
+    latent_grid,
+    vae_log_joint_grid,
+    vae_log_marginal_grid,
+    vae_posterior_grid,
 )
-from .toy_models import (
+from .models import (
+    IWAE,
+    MODELS,
+    VAE,
+    IWAEConfig,
+    LossTerms,
+    Model,
+    ModelConfig,
+    VAEConfig,
+    register,
+)
+from .toys.exact_models import (
     ToyModel,
     best_gaussian,
     gaussian_elbo,
@@ -87,34 +79,71 @@ from .toy_models import (
     toy_model,
     toy_posterior,
 )
-from .train import History, fit
-from .vae import VAE, ELBOTerms, VAEConfig
-from .widgets import Dropdown, Slider, Toggle, interactive_output
-
-__version__ = "0.1.0"
+from .toys.gaussian_fit import (
+    ReverseKLFit,
+    fit_reverse_kl,
+    forward_kl,
+    mixture_entropy,
+    mixture_log_density,
+    mixture_score,
+    moment_match,
+    reverse_kl,
+    reverse_kl_grad,
+    two_mode_mixture,
+)
+from .toys.gradient_estimators import (
+    ScalarObjective,
+    exact_gradient,
+    gaussian_expectation,
+    gradient_estimates,
+    pathwise_gradient,
+    score_function_gradient,
+)
+from .toys.scale_parameterization import (
+    descend_scale,
+    largest_stable_lr,
+    optimal_scale,
+    scale_loss,
+    scale_loss_grad,
+    scale_step,
+)
+from .training.cache import default_cache_dir, load_or_train
+from .training.checkpoint import load_model, save_model
+from .training.fit import History, fit
+from .version import __version__ as __version__
+from .views.widgets import Dropdown, Slider, Toggle, interactive_output
 
 __all__ = [
-    "MLP",
-    "PATTERN_NAMES",
-    "VAE",
     "Adam",
     "Dataset",
-    "Dropdown",
     "DownloadError",
+    "Dropdown",
     "ELBOTerms",
     "History",
+    "IWAE",
+    "IWAEConfig",
+    "LOG_2PI",
     "Linear",
+    "LossTerms",
+    "MLP",
+    "MODELS",
+    "Model",
+    "ModelConfig",
+    "PATTERN_NAMES",
     "ReLU",
     "ReverseKLFit",
     "ScalarObjective",
     "Slider",
     "Tanh",
     "Toggle",
+    "ToyModel",
+    "VAE",
     "VAEConfig",
     "active_units",
     "atomic_write_npz",
     "bernoulli_log_likelihood",
     "bernoulli_log_likelihood_grad",
+    "best_gaussian",
     "binarize_dynamic",
     "binarize_static",
     "bounds_by_k",
@@ -123,32 +152,34 @@ __all__ = [
     "digits8x8",
     "download_file",
     "download_mnist",
-    "draw_cross",
-    "draw_path",
     "exact_gradient",
     "fit",
     "fit_reverse_kl",
     "format_nats",
     "forward_kl",
+    "gaussian_elbo",
     "gaussian_expectation",
     "gaussian_log_density",
     "gradient_estimates",
     "importance_weighted_bound",
     "interactive_output",
-    "interpolate",
     "kl_categorical",
     "kl_diag_gaussians",
     "kl_monte_carlo",
     "kl_per_dimension",
     "kl_standard_normal",
     "kl_standard_normal_grad",
+    "kl_to_posterior",
     "largest_stable_lr",
+    "latent_grid",
+    "linear_gaussian_exact",
     "load_mnist",
     "load_model",
     "load_or_estimate_bounds",
     "load_or_train",
     "log_importance_weights",
     "log_mean_exp",
+    "logsumexp",
     "mixture_entropy",
     "mixture_log_density",
     "mixture_score",
@@ -156,13 +187,12 @@ __all__ = [
     "moment_match",
     "nearest_centroid_accuracy",
     "neighbour_accuracy",
-    "normal_quantile_grid",
-    "normal_quantiles",
     "optimal_scale",
-    "pattern_templates",
     "pathwise_gradient",
+    "pattern_templates",
     "patterns",
     "pca",
+    "register",
     "reparameterize",
     "reparameterize_backward",
     "reverse_kl",
@@ -171,24 +201,17 @@ __all__ = [
     "scale_loss",
     "scale_loss_grad",
     "scale_step",
-    "scatter_raster",
     "score_function_gradient",
     "sigmoid",
     "standard_normal_log_density",
-    "tile_images",
-    "tsne",
-    "two_mode_mixture",
-    "ToyModel",
-    "best_gaussian",
-    "gaussian_elbo",
-    "kl_to_posterior",
-    "latent_grid",
-    "linear_gaussian_exact",
     "toy_iw_bound",
     "toy_log_marginal",
     "toy_log_weights",
     "toy_model",
     "toy_posterior",
+    "trapezoid_grid",
+    "tsne",
+    "two_mode_mixture",
     "vae_log_joint_grid",
     "vae_log_marginal_grid",
     "vae_posterior_grid",

@@ -17,17 +17,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from scripts import chromium
+
 BOOK = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("VAE_SITE_DIR", BOOK / "_build" / "html"))
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 # Folders of the built site that hold assets and downloads, not pages.
 NOT_PAGES = {"_static", "_sources", "_images", "_downloads", "_colab", "vendor"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -124,16 +117,16 @@ class SiteServer:
 
 
 def launch_chromium(playwright):
-    if not Path(CHROMIUM).is_file():
+    if not Path(chromium.CHROMIUM).is_file():
         pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}. The site tests drive Debian's chromium "
-            f"package: install it with `apt-get update && apt-get install chromium` (as root; "
-            f"`make test` does this when it can), or set CHROMIUM=/path/to/chromium."
+            f"Chromium is not installed at {chromium.CHROMIUM}. The site tests drive Debian's "
+            "chromium package: install it with `apt-get update && apt-get install chromium` "
+            "(as root; `make test` does this when it can), or set CHROMIUM=/path/to/chromium."
         )
     try:
-        return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        return chromium.launch(playwright)
     except Exception as exc:  # noqa: BLE001 - report any launch failure the same way
-        pytest.fail(f"Chromium at {CHROMIUM} did not start under Playwright: {exc}")
+        pytest.fail(f"Chromium at {chromium.CHROMIUM} did not start under Playwright: {exc}")
 
 
 @dataclass

@@ -1,0 +1,138 @@
+"""The same tests for every registered model: a new model gets them by registering.
+
+Each model needs a small float64 config here (``SMALL``); the first test fails for a model
+registered without one, so none can skip the suite.
+"""
+
+import numpy as np
+import pytest
+
+import vae_lib
+from vae_lib import MODELS, fit, load_model, save_model
+from vae_lib.testing import check_model_gradients
+
+SMALL = {
+    "vae": vae_lib.VAEConfig(input_dim=6, hidden_dims=(5,), latent_dim=2, dtype="float64"),
+    "iwae": vae_lib.IWAEConfig(
+        input_dim=6, hidden_dims=(5,), latent_dim=2, n_samples=3, dtype="float64"
+    ),
+}
+#: A config of about 10⁵ parameters, checked along random directions only.
+LARGE = {
+    "vae": vae_lib.VAEConfig(input_dim=784, hidden_dims=(64,), latent_dim=8, dtype="float64"),
+    "iwae": vae_lib.IWAEConfig(
+        input_dim=784, hidden_dims=(64,), latent_dim=8, n_samples=4, dtype="float64"
+    ),
+}
+NAMES = sorted(MODELS)
+
+
+def make(name, seed=0, configs=SMALL):
+    return MODELS[name](configs[name], np.random.default_rng(seed))
+
+
+def data(n=12, d=6, seed=1):
+    return np.random.default_rng(seed).uniform(size=(n, d))
+
+
+def test_every_registered_model_is_in_the_suite():
+    assert sorted(SMALL) == NAMES and sorted(LARGE) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_config_round_trips_and_names_the_model(name):
+    config = SMALL[name]
+    assert type(config).from_dict(config.to_dict()) == config
+    assert vae_lib.models.model_class_for(config) is MODELS[name]
+    with pytest.raises(ValueError, match="unknown .*Config field"):
+        type(config).from_dict({**config.to_dict(), "width": 3})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradients_entrywise(name):
+    check_model_gradients(make(name), data(5), np.random.default_rng(2), entrywise=True)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradients_along_random_directions_of_a_large_model(name):
+    model = make(name, configs=LARGE)
+    assert model.num_params() > 100_000
+    check_model_gradients(model, data(8, 784), np.random.default_rng(3), n_directions=4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_save_load_round_trip_is_bit_exact(name, tmp_path):
+    model = make(name)
+    fit(model, data(), epochs=2, batch_size=4, rng=np.random.default_rng(0), progress=False)
+    loaded, extra = load_model(save_model(model, tmp_path / "m.npz", extra={"a": 1}))
+    assert type(loaded) is type(model) and loaded.config == model.config and extra == {"a": 1}
+    for p, q in zip(model.params, loaded.params):
+        assert p.dtype == q.dtype and np.array_equal(p, q)
+    x = data(4)
+    noise = model.draw_noise(x, np.random.default_rng(5))
+    assert model.loss_and_grads(x, noise) == loaded.loss_and_grads(x, noise)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_copy_is_equal_and_independent(name):
+    model = make(name)
+    twin = model.copy()
+    for p, q in zip(model.params, twin.params):
+        assert np.array_equal(p, q) and not np.shares_memory(p, q)
+    twin.params[0][...] += 1.0
+    assert not np.array_equal(model.params[0], twin.params[0])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_numbers(name):
+    def run():
+        rng = np.random.default_rng(7)
+        model = MODELS[name](SMALL[name], rng)
+        return model, fit(model, data(), epochs=3, batch_size=5, rng=rng, progress=False)
+
+    (m1, h1), (m2, h2) = run(), run()
+    assert h1.loss == h2.loss and h1.terms == h2.terms
+    for p, q in zip(m1.params, m2.params):
+        assert np.array_equal(p, q)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_few_epochs_lower_the_loss(name):
+    rng = np.random.default_rng(0)
+    x, _ = vae_lib.patterns(200, rng)
+    config = type(SMALL[name]).from_dict({**SMALL[name].to_dict(), "input_dim": 16})
+    model = MODELS[name](config, rng)
+    history = fit(model, x, epochs=30, batch_size=20, lr=3e-3, rng=rng, progress=False)
+    assert np.mean(history.loss[-5:]) < history.loss[0] - 2.0  # nats per image
+    assert set(history.terms) == set(model.term_labels)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_log_weights_at_k_1_average_to_the_elbo(name):
+    model, x = make(name), data(3)
+    k = 20_000  # k draws at k = 1 each, in one call
+    log_w = model.log_weights(x, k, np.random.default_rng(4))
+    assert log_w.shape == (k, len(x)) and log_w.dtype == np.float64
+    elbo = model.elbo(x, np.random.default_rng(5), n_samples=k)
+    # E_q[log w] is the ELBO; both sides are Monte Carlo means, so allow 4 standard errors
+    # of the difference (the ELBO's KL term is exact, its reconstruction term has at most
+    # the spread of log w)
+    se = np.sqrt(2.0) * log_w.std(axis=0) / np.sqrt(k)
+    assert np.all(np.abs(log_w.mean(axis=0) - elbo.elbo) < 4 * se)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_input_raises_a_clear_error(name):
+    model = make(name)
+    with pytest.raises(ValueError, match=r"batch must have shape \(N, 6\)"):
+        model.check_batch(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="batch must be finite"):
+        model.loss_and_grads(
+            np.full((2, 6), np.nan), model.draw_noise(data(2), np.random.default_rng(0))
+        )
+    with pytest.raises(ValueError, match=r"noise must .*shape"):
+        model.loss_and_grads(data(2), np.zeros((7, 7)))
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        model.log_weights(data(2), 3, rng=0)
+    with pytest.raises(TypeError, match=f"config must be a {type(SMALL[name]).__name__}"):
+        MODELS[name]({"input_dim": 6}, np.random.default_rng(0))

@@ -1,0 +1,216 @@
+"""The trained-model cache: train once, load after, retrain when anything changes or breaks."""
+
+import numpy as np
+import pytest
+
+import vae_lib
+from vae_lib.training import cache
+
+CONFIG = vae_lib.VAEConfig(input_dim=16, hidden_dims=(8,), latent_dim=2)
+SETTINGS = dict(epochs=2, seed=3, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def data():
+    x, _ = vae_lib.patterns(64, np.random.default_rng(0))
+    return x
+
+
+@pytest.fixture
+def fits(monkeypatch):
+    """Counts the calls of fit made by load_or_train."""
+    calls = []
+    real_fit = cache.fit
+
+    def counting_fit(*args, **kwargs):
+        calls.append(kwargs)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "fit", counting_fit)
+    return calls
+
+
+def cached_files(folder):
+    return sorted(folder.glob("*.npz"))
+
+
+def test_second_call_loads_without_training(data, fits, tmp_path):
+    model, history = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    assert len(fits) == 1 and len(cached_files(tmp_path)) == 1
+    again, history2 = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    assert len(fits) == 1
+    assert again.config == CONFIG
+    for a, b in zip(model.params, again.params):
+        assert np.array_equal(a, b)
+    assert history2 == history and history2.epoch == [1, 2]
+    assert history2.summary() == history.summary()
+    assert history2.n_examples == 64 and history2.batch_size == 16
+
+
+def test_training_is_what_fit_does_with_the_seed(data, tmp_path):
+    model, history = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    rng = np.random.default_rng(3)
+    reference = vae_lib.VAE(CONFIG, rng)
+    ref_history = vae_lib.fit(reference, data, epochs=2, rng=rng, batch_size=16, progress=False)
+    for a, b in zip(model.params, reference.params):
+        assert np.array_equal(a, b)
+    assert history.terms == ref_history.terms and history.loss == ref_history.loss
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(config=vae_lib.VAEConfig(input_dim=16, hidden_dims=(8,), latent_dim=3)),
+        dict(config=vae_lib.VAEConfig(input_dim=16, hidden_dims=(8,), latent_dim=2, beta=0.5)),
+        dict(epochs=3),
+        dict(seed=4),
+        dict(batch_size=32),
+        dict(lr=2e-3),
+        dict(transform=vae_lib.binarize_dynamic),
+        dict(data_scale=0.5),
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_any_change_trains_anew(data, fits, tmp_path, change):
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    kwargs = {"config": CONFIG, "data": data, **SETTINGS, **change}
+    kwargs["data"] = kwargs["data"] * kwargs.pop("data_scale", 1.0)
+    vae_lib.load_or_train(cache_dir=tmp_path, **kwargs)
+    assert len(fits) == 2 and len(cached_files(tmp_path)) == 2
+    vae_lib.load_or_train(cache_dir=tmp_path, **kwargs)
+    assert len(fits) == 2
+
+
+def test_library_version_is_part_of_the_key(data, fits, tmp_path, monkeypatch):
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    monkeypatch.setattr(cache, "__version__", "9.9.9")
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    assert len(fits) == 2
+
+
+def test_data_key_uses_the_model_dtype(data, fits, tmp_path):
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    vae_lib.load_or_train(CONFIG, data.astype(np.float32), cache_dir=tmp_path, **SETTINGS)
+    assert len(fits) == 1
+
+
+def test_corrupted_file_is_trained_again(data, fits, tmp_path):
+    model, _ = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    (path,) = cached_files(tmp_path)
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 3 : len(raw) // 3 + 16] = b"\xff" * 16
+    path.write_bytes(bytes(raw))
+    with pytest.warns(UserWarning, match="damaged.*training the model again"):
+        again, _ = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    assert len(fits) == 2
+    for a, b in zip(model.params, again.params):
+        assert np.array_equal(a, b)
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)  # repaired
+    assert len(fits) == 2
+
+
+def test_weights_that_do_not_match_their_checksum_are_not_used(data, fits, tmp_path):
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    (path,) = cached_files(tmp_path)
+    model, extra = vae_lib.load_model(path)
+    model.params[0][0, 0] += 1.0
+    vae_lib.save_model(model, path, extra=extra)  # a readable file with altered weights
+    with pytest.warns(UserWarning, match="do not match the SHA-256"):
+        again, _ = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    assert len(fits) == 2 and again.params[0][0, 0] != model.params[0][0, 0]
+
+
+def test_truncated_and_empty_files_are_trained_again(data, fits, tmp_path):
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    (path,) = cached_files(tmp_path)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="damaged"):
+        vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    path.write_bytes(b"")
+    with pytest.warns(UserWarning, match="damaged"):
+        vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    assert len(fits) == 3
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary files left
+
+
+def test_cache_folder_argument_environment_and_default(data, tmp_path, monkeypatch):
+    monkeypatch.delenv(cache.CACHE_ENV, raising=False)
+    repo = cache._REPO
+    if (repo / "_config.yml").is_file():
+        assert vae_lib.default_cache_dir() == repo / "_build" / ".vae_cache"
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "env"))
+    assert vae_lib.default_cache_dir() == tmp_path / "env"
+    vae_lib.load_or_train(CONFIG, data, name="first-vae", **SETTINGS)
+    (path,) = cached_files(tmp_path / "env")
+    assert path.name.startswith("first-vae-")
+    vae_lib.load_or_train(CONFIG, data, cache_dir=str(tmp_path / "arg"), **SETTINGS)
+    assert len(cached_files(tmp_path / "arg")) == 1
+
+
+def test_file_holds_config_history_and_key(data, tmp_path):
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    (path,) = cached_files(tmp_path)
+    with np.load(path, allow_pickle=False) as f:
+        assert "__meta__" in f.files
+    _, extra = vae_lib.load_model(path)
+    assert vae_lib.VAEConfig.from_dict(extra["key_fields"]["config"]) == CONFIG
+    assert extra["key_fields"]["training"] == {
+        "epochs": 2,
+        "batch_size": 16,
+        "lr": 1e-3,
+        "seed": 3,
+        "transform": None,
+    }
+    assert extra["key_fields"]["model"] == "vae"
+    assert extra["history"]["epoch"] == [1, 2]
+
+
+def test_transform_is_keyed_by_name(data, fits, tmp_path):
+    vae_lib.load_or_train(
+        CONFIG, data, cache_dir=tmp_path, transform=vae_lib.binarize_dynamic, **SETTINGS
+    )
+    (path,) = cached_files(tmp_path)
+    _, extra = vae_lib.load_model(path)
+    assert extra["key_fields"]["training"]["transform"] == "vae_lib.data.digits.binarize_dynamic"
+    with pytest.raises(ValueError, match="no stable name.*transform_name"):
+        vae_lib.load_or_train(
+            CONFIG, data, cache_dir=tmp_path, transform=lambda x, rng: x, **SETTINGS
+        )
+    vae_lib.load_or_train(
+        CONFIG,
+        data,
+        cache_dir=tmp_path,
+        transform=lambda x, rng: vae_lib.binarize_dynamic(x, rng),
+        transform_name="vae_lib.data.digits.binarize_dynamic",
+        **SETTINGS,
+    )
+    assert len(fits) == 1
+
+
+@pytest.mark.parametrize(
+    "change, error, message",
+    [
+        (
+            dict(config={"input_dim": 16}),
+            TypeError,
+            "config must be the config of a registered model",
+        ),
+        (dict(data=np.zeros((4, 9))), ValueError, r"data must have shape \(N, 16\)"),
+        (dict(data=np.full((4, 16), 1.5)), ValueError, r"data must lie in \[0, 1\]"),
+        (dict(data=np.full((4, 16), np.nan)), ValueError, "data must be finite"),
+        (dict(epochs=0), ValueError, "epochs must be at least 1"),
+        (dict(epochs=2.0), TypeError, "epochs must be an integer"),
+        (dict(seed=-1), ValueError, "seed must be at least 0"),
+        (dict(seed=np.random.default_rng(0)), TypeError, "seed must be an integer"),
+        (dict(lr=-1.0), ValueError, "lr must be"),
+        (dict(transform="binarize"), TypeError, "transform must be callable"),
+        (dict(transform_name="x"), ValueError, "transform_name was given"),
+        (dict(name="../escape"), ValueError, "name must be"),
+        (dict(cache_dir=3), TypeError, "cache_dir must be"),
+    ],
+)
+def test_bad_input(data, tmp_path, change, error, message):
+    kwargs = {"config": CONFIG, "data": data, "cache_dir": tmp_path, **SETTINGS, **change}
+    with pytest.raises(error, match=message):
+        vae_lib.load_or_train(**kwargs)
+    assert cached_files(tmp_path) == []

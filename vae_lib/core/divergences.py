@@ -1,0 +1,131 @@
+r"""The Kullback–Leibler divergence: closed forms and a Monte Carlo estimate.
+
+Equation labels (``kl-…``) refer to the chapter *The KL divergence*. Every KL is in nats;
+divide by ``log 2`` for bits. :mod:`vae_lib.gaussian_fit` uses these ideas to fit one
+Gaussian to a two-mode target by forward and by reverse KL.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .distributions import gaussian_log_density_kernel, standard_normal_log_density_kernel
+from .validation import check_array, check_positive_int, check_rng
+
+
+# ----------------------------------------------------------------------------- closed forms
+def kl_categorical(p, q) -> np.ndarray:
+    r"""KL(p ‖ q) between distributions over the same finite set of outcomes.
+
+    .. math:: \mathrm{KL}(p\,\|\,q) = \sum_i p_i \log \frac{p_i}{q_i}
+       \qquad \text{(eq. kl-definition)}
+
+    Outcomes with ``p_i = 0`` add nothing (``0 log 0 = 0``); an outcome with ``p_i > 0`` and
+    ``q_i = 0`` makes the divergence infinite.
+
+    Parameters
+    ----------
+    p, q : ndarray, shape (..., M)
+        Probabilities, each row non-negative and summing to 1.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The divergence in nats, in [0, ∞].
+    """
+    p = check_array(p, "p", dtype=np.float64)
+    q = check_array(q, "q", shape=p.shape, dtype=np.float64)
+    for name, a in (("p", p), ("q", q)):
+        if np.any(a < 0) or np.any(np.abs(a.sum(axis=-1) - 1.0) > 1e-8):
+            raise ValueError(
+                f"{name} must be non-negative with each row summing to 1; got row sums "
+                f"{np.atleast_1d(a.sum(axis=-1)).tolist()} and minimum {a.min():.4g}"
+            )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * (np.log(p) - np.log(q)), 0.0)
+    return np.sum(terms, axis=-1)
+
+
+def kl_diag_gaussians(mu_q, logvar_q, mu_p, logvar_p) -> np.ndarray:
+    r"""KL(N(μ_q, diag σ_q²) ‖ N(μ_p, diag σ_p²)) in closed form, one value per row.
+
+    .. math:: \mathrm{KL} = \tfrac12 \sum_k \left( \frac{\sigma_{q,k}^2
+       + (\mu_{q,k} - \mu_{p,k})^2}{\sigma_{p,k}^2} - 1
+       + \log\sigma_{p,k}^2 - \log\sigma_{q,k}^2 \right)
+
+    With μ_p = 0 and log σ_p² = 0 this is :func:`vae_lib.kl_standard_normal`,
+    eq. ``kl-diag-gauss``.
+
+    Parameters
+    ----------
+    mu_q, logvar_q, mu_p, logvar_p : ndarray, shape (..., K)
+        Broadcastable against each other.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The divergence in nats.
+    """
+    mu_q, logvar_q = check_array(mu_q, "mu_q"), check_array(logvar_q, "logvar_q")
+    mu_p, logvar_p = check_array(mu_p, "mu_p"), check_array(logvar_p, "logvar_p")
+    ratio = np.exp(logvar_q - logvar_p) + (mu_q - mu_p) ** 2 * np.exp(-logvar_p)
+    return 0.5 * np.sum(ratio - 1.0 + logvar_p - logvar_q, axis=-1)
+
+
+def kl_per_dimension(mu, logvar) -> np.ndarray:
+    r"""The terms of :func:`vae_lib.kl_standard_normal`, one per latent dimension.
+
+    .. math:: \mathrm{KL}_k = \tfrac12 \left(\mu_k^2 + \sigma_k^2 - 1 - \log\sigma_k^2\right)
+       \qquad \text{(eq. kl-diag-gauss)}
+
+    Summed over the last axis they give ``kl_standard_normal(mu, logvar)``.
+
+    Parameters
+    ----------
+    mu, logvar : ndarray, shape (..., K)
+
+    Returns
+    -------
+    ndarray, shape (..., K)
+        Nats per dimension, each at least 0.
+    """
+    mu = check_array(mu, "mu")
+    logvar = check_array(logvar, "logvar", shape=mu.shape)
+    return 0.5 * (mu * mu + np.exp(logvar) - 1.0 - logvar)
+
+
+# ----------------------------------------------------------------------------- Monte Carlo
+def kl_monte_carlo(mu, logvar, n_samples: int, rng: np.random.Generator):
+    r"""Monte Carlo estimate of KL(N(μ, diag σ²) ‖ N(0, I)) and its standard error.
+
+    .. math:: \widehat{\mathrm{KL}} = \frac1S \sum_{s=1}^S \left[\log q(z_s) - \log p(z_s)\right],
+       \qquad z_s \sim q \qquad \text{(eq. kl-monte-carlo)}
+
+    The estimate is unbiased; its standard error is the sample standard deviation of the
+    log-ratio over √S.
+
+    Parameters
+    ----------
+    mu, logvar : ndarray, shape (..., K)
+        Parameters of q, computed in float64.
+    n_samples : int
+        S, at least 2 (one sample has no standard error).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    estimate, stderr : ndarray, shape (...)
+        In nats.
+    """
+    mu = check_array(mu, "mu", dtype=np.float64)
+    logvar = check_array(logvar, "logvar", shape=mu.shape, dtype=np.float64)
+    n_samples = check_positive_int(n_samples, "n_samples")
+    if n_samples < 2:
+        raise ValueError(f"n_samples must be at least 2 to give a standard error; got {n_samples}")
+    rng = check_rng(rng)
+    z = mu + np.exp(0.5 * logvar) * rng.standard_normal((n_samples, *mu.shape))
+    log_ratio = gaussian_log_density_kernel(z, mu, logvar) - standard_normal_log_density_kernel(z)
+    return log_ratio.mean(axis=0), log_ratio.std(axis=0, ddof=1) / np.sqrt(n_samples)
+
+
+__all__ = ["kl_categorical", "kl_diag_gaussians", "kl_monte_carlo", "kl_per_dimension"]

@@ -1,0 +1,173 @@
+"""Neural-network layers with explicit forward and backward passes, and an MLP.
+
+The contract every layer keeps (the tests hold each layer to it):
+
+- ``forward(x)`` returns a new array and never writes into ``x``; it keeps a reference to
+  what its backward pass needs (``Linear`` its input, ``ReLU`` a mask, ``Tanh`` its output).
+  The caller must not change ``x`` until the backward pass has run.
+- ``backward(dy)`` uses what the *last* forward pass kept: calling ``forward`` twice and then
+  ``backward`` once differentiates the second call. It never writes into ``dy``, and it
+  overwrites the layer's parameter gradients (``grads``, arrays allocated once), so a
+  training step accumulates nothing by accident.
+- ``params`` and ``grads`` list the same arrays on every call, in the order of
+  ``param_names``; an optimizer may hold on to them.
+
+Arrays are float32 by default; the gradient checks use float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .validation import check_rng
+
+ACTIVATIONS = ("relu", "tanh")
+
+
+class Linear:
+    r"""Affine layer y = x W + b.
+
+    Parameters are drawn as PyTorch draws them by default, W, b ~ U(-1/√n_in, 1/√n_in), so
+    that this library and a PyTorch reference can start from the same scheme.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths.
+    rng : numpy.random.Generator
+    dtype : numpy dtype
+    """
+
+    def __init__(self, n_in: int, n_out: int, rng: np.random.Generator, dtype=np.float32):
+        bound = 1.0 / np.sqrt(n_in)
+        self.W = rng.uniform(-bound, bound, size=(n_in, n_out)).astype(dtype)
+        self.b = rng.uniform(-bound, bound, size=n_out).astype(dtype)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+        self._x = None
+
+    param_names = ("W", "b")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x : (N, n_in) -> (N, n_out)."""
+        self._x = x
+        y = x @ self.W
+        y += self.b
+        return y
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """dy : (N, n_out) -> dx : (N, n_in); stores ∂/∂W = xᵀ dy and ∂/∂b = Σₙ dy."""
+        if self._x is None:
+            raise RuntimeError("Linear.backward was called before forward")
+        np.matmul(self._x.T, dy, out=self.dW)
+        np.sum(dy, axis=0, out=self.db)
+        return dy @ self.W.T if need_input_grad else None
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        return [self.W, self.b]
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        return [self.dW, self.db]
+
+
+class ReLU:
+    """max(0, x), elementwise; the backward pass lets the gradient through where x > 0."""
+
+    param_names = ()
+    params: tuple = ()
+    grads: tuple = ()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
+        return dy * self._mask
+
+
+class Tanh:
+    """tanh(x), elementwise; its derivative is 1 - tanh(x)²."""
+
+    param_names = ()
+    params: tuple = ()
+    grads: tuple = ()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._y = np.tanh(x)
+        return self._y
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
+        grad = np.multiply(self._y, self._y)
+        np.subtract(1.0, grad, out=grad)
+        grad *= dy
+        return grad
+
+
+_ACTIVATION_LAYERS = {"relu": ReLU, "tanh": Tanh}
+
+
+class MLP:
+    """A multilayer perceptron: Linear, activation, …, Linear (no activation at the end).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Widths from input to output, e.g. ``(16, 32, 4)``.
+    rng : numpy.random.Generator
+    activation : {"relu", "tanh"}
+    dtype : numpy dtype
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        rng: np.random.Generator,
+        activation: str = "relu",
+        dtype=np.float32,
+    ):
+        rng = check_rng(rng)
+        sizes = tuple(int(s) for s in sizes)
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"sizes must list at least two widths of at least 1; got {sizes}")
+        if activation not in _ACTIVATION_LAYERS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+        self.sizes = sizes
+        self.dtype = np.dtype(dtype)
+        self.layers: list = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            self.layers.append(Linear(n_in, n_out, rng, dtype))
+            if i < len(sizes) - 2:
+                self.layers.append(_ACTIVATION_LAYERS[activation]())
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x : (N, sizes[0]) -> (N, sizes[-1])."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """Gradient of the output, (N, sizes[-1]), back to the input, (N, sizes[0]).
+
+        Fills every layer's ``grads``. With ``need_input_grad=False`` the last (first-layer)
+        product is skipped, which saves work when the input is data.
+        """
+        for i in range(len(self.layers) - 1, -1, -1):
+            dy = self.layers[i].backward(dy, need_input_grad=need_input_grad or i > 0)
+        return dy
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        return [p for layer in self.layers for p in layer.params]
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        return [g for layer in self.layers for g in layer.grads]
+
+    def param_names(self) -> list[str]:
+        """``"{i}.W"``, ``"{i}.b"`` for the i-th layer that has parameters, in ``params`` order."""
+        with_params = [layer for layer in self.layers if layer.param_names]
+        return [f"{i}.{name}" for i, layer in enumerate(with_params) for name in layer.param_names]

@@ -1,0 +1,69 @@
+"""Numerical building blocks shared by the whole library: constants, log-sum-exp, one grid.
+
+Every module that needs log 2π, a log-sum-exp or a trapezoid grid takes it from here, so
+that each exists once and is tested once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .validation import check_array, check_positive_float, check_positive_int
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+LOG_2 = float(np.log(2.0))
+
+
+def logsumexp_kernel(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""log Σ exp(a) along ``axis``, the maximum subtracted first; ``a`` is not checked.
+
+    .. math:: \log \sum_k e^{a_k} = m + \log \sum_k e^{a_k - m}, \quad m = \max_k a_k
+    """
+    m = np.max(a, axis=axis, keepdims=True)
+    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))
+
+
+def logsumexp(a, axis: int = -1) -> np.ndarray:
+    """log Σ exp(a) along ``axis``, without overflow (see :func:`logsumexp_kernel`)."""
+    return logsumexp_kernel(check_array(a, "a"), axis=axis)
+
+
+def log_mean_exp(a, axis: int = 0) -> np.ndarray:
+    r"""log(mean(exp(a))) along ``axis``, computed by subtracting the maximum first.
+
+    .. math:: \log \frac1K \sum_k e^{a_k} = m + \log \frac1K \sum_k e^{a_k - m},
+              \quad m = \max_k a_k
+    """
+    a = check_array(a, "a")
+    m = np.max(a, axis=axis, keepdims=True)
+    out = m + np.log(np.mean(np.exp(a - m), axis=axis, keepdims=True))
+    return np.squeeze(out, axis=axis)
+
+
+def trapezoid_grid(limit: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The trapezoid rule on [-limit, limit]: n points and the log of their weights.
+
+    .. math:: \int_{-L}^{L} f(z)\,dz \approx \sum_{i=1}^{n} w_i f(z_i), \qquad
+              w_i = h \text{ inside}, \; h/2 \text{ at the two ends}, \; h = \frac{2L}{n-1}
+
+    Parameters
+    ----------
+    limit : float
+        L, greater than 0.
+    n : int
+        Points, at least 3.
+
+    Returns
+    -------
+    z : ndarray, shape (n,)
+    log_w : ndarray, shape (n,)
+        log w_i, so that sums can stay in log space.
+    """
+    limit = check_positive_float(limit, "limit")
+    n = check_positive_int(n, "n")
+    if n < 3:
+        raise ValueError(f"n must be at least 3 grid points; got {n}")
+    z = np.linspace(-limit, limit, n)
+    log_w = np.full(n, np.log(z[1] - z[0]))
+    log_w[[0, -1]] -= np.log(2.0)
+    return z, log_w

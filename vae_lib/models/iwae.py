@@ -1,0 +1,91 @@
+"""The importance-weighted autoencoder (Burda et al. 2016): the VAE's networks, trained on L_K.
+
+Only the loss and the noise are new. A step draws K codes per example, z_k = μ + σ ⊙ ε_k,
+and maximises the importance-weighted bound's estimate
+
+.. math:: \\hat{\\mathcal L}_K(x) = \\log \\frac1K \\sum_{k=1}^K w_k, \\qquad
+          \\log w_k = \\log p(x \\mid z_k) + \\log p(z_k) - \\log q(z_k \\mid x).
+
+Its gradient is Burda et al.'s eq. 14, :math:`\\sum_k \\tilde w_k \\nabla \\log w_k` with the
+normalised weights :math:`\\tilde w_k = w_k / \\sum_j w_j` held constant: the softmax is the
+exact derivative of the log-sum-exp, so nothing flows through the weights themselves. With
+K = 1 the step is a VAE step whose KL term is estimated from the sample instead of exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.distributions import sigmoid_and_softplus_kernel
+from ..core.numerics import LOG_2PI, logsumexp_kernel
+from ..core.validation import check_positive_int
+from .base import LossTerms, register
+from .vae import VAE, VAEConfig
+
+
+@dataclass(frozen=True)
+class IWAEConfig(VAEConfig):
+    """A :class:`VAEConfig` and ``n_samples``, the K of the bound trained on (β must be 1)."""
+
+    n_samples: int = 5
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive_int(self.n_samples, "n_samples")
+        if self.beta != 1.0:
+            raise ValueError(
+                f"the importance-weighted bound has no β: beta must be 1; got {self.beta}"
+            )
+
+
+@register("iwae")
+class IWAE(VAE):
+    """A VAE trained on the importance-weighted bound L_K with K = ``config.n_samples``."""
+
+    config_class = IWAEConfig
+    term_labels = {"bound": "L_K", "elbo": "ELBO"}
+
+    def noise_shape(self, n: int) -> tuple[int, int, int]:
+        """K draws of ε per example: (K, n, latent_dim)."""
+        return (self.config.n_samples, n, self.config.latent_dim)
+
+    def forward_backward(self, x: np.ndarray, eps: np.ndarray) -> LossTerms:
+        """-L_K on a checked batch x (N, D) with noise eps (K, N, latent), and its gradient.
+
+        Returns
+        -------
+        LossTerms: loss = -L_K; terms ``bound`` (L_K) and ``elbo`` (the mean of the K log
+        weights, an estimate of the ELBO), batch means in nats.
+        """
+        n_samples, n, k = eps.shape
+        mu, logvar = self.posterior_params(x)  # (N, k)
+        std = np.exp(0.5 * logvar)
+        z = mu + std * eps  # (K, N, k)
+        logits = self.decoder.forward(z.reshape(n_samples * n, k)).reshape(n_samples, n, -1)
+        sigma, softplus = sigmoid_and_softplus_kernel(logits)  # (K, N, D)
+
+        # log w = log p(x|z) + log p(z) - log q(z|x); with z = μ + σ ε, log q(z|x) is
+        # -½ Σ (log 2π + log σ² + ε²), which depends on the parameters only through log σ²
+        log_px_z = np.einsum("knd,nd->kn", logits, x) - softplus.sum(axis=-1)
+        log_pz = -0.5 * np.sum(LOG_2PI + z * z, axis=-1)
+        log_qz = -0.5 * np.sum(LOG_2PI + logvar + eps * eps, axis=-1)
+        log_w = (log_px_z + log_pz - log_qz).astype(np.float64)  # (K, N)
+        log_sum = logsumexp_kernel(log_w, axis=0)  # (N,)
+        weights = np.exp(log_w - log_sum).astype(self.dtype)  # w̃, constants: eq. 14
+
+        # ∂(-L_K)/∂log w_k = -w̃_k / N; each path below multiplies it by ∂log w_k/∂(·)
+        scale = (weights / n)[..., None]  # (K, N, 1)
+        dlogits = sigma
+        dlogits -= x
+        dlogits *= scale  # ∂/∂ℓ of -log p(x|z) is σ(ℓ) - x
+        dz = self.decoder.backward(dlogits.reshape(n_samples * n, -1)).reshape(n_samples, n, k)
+        dz += scale * z  # -log p(z) adds z
+        dh = np.empty((n, 2 * k), dtype=self.dtype)
+        dh[:, :k] = dz.sum(axis=0)
+        dh[:, k:] = np.sum(dz * eps, axis=0) * (0.5 * std) - 0.5 / n  # + log q adds ½ per unit
+        self.encoder.backward(dh, need_input_grad=False)
+
+        bound = float(np.mean(log_sum - np.log(n_samples)))
+        return LossTerms(loss=-bound, terms={"bound": bound, "elbo": float(np.mean(log_w))})

@@ -1,0 +1,279 @@
+"""The Variational Autoencoder: an MLP encoder q(z|x), an MLP decoder p(x|z), and the ELBO.
+
+The encoder outputs μ and log σ² of a diagonal Gaussian; the decoder outputs Bernoulli
+logits; the prior is N(0, I). :meth:`VAE.forward_backward` is the whole training signal: the
+negative ELBO on a batch and its gradient, by a hand-written backward pass that goes through
+the reparameterization z = μ + σ ⊙ ε.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.distributions import (
+    bernoulli_log_likelihood_kernel,
+    gaussian_log_density_kernel,
+    kl_standard_normal_kernel,
+    sigmoid,
+    sigmoid_and_softplus_kernel,
+    softplus_kernel,
+    standard_normal_log_density_kernel,
+)
+from ..core.nn import ACTIVATIONS, MLP
+from ..core.objectives import ELBOTerms
+from ..core.validation import check_array, check_positive_int, check_rng, check_unit_interval
+from .base import LossTerms, Model, ModelConfig, register
+
+
+@dataclass(frozen=True)
+class VAEConfig(ModelConfig):
+    """Hyperparameters of a :class:`VAE`.
+
+    Attributes
+    ----------
+    input_dim : int
+        D, the number of pixels.
+    hidden_dims : tuple of int
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    latent_dim : int
+        K, the size of the code z.
+    activation : {"relu", "tanh"}
+    beta : float
+        Weight on the KL term (1 is the ELBO; other values give a β-VAE).
+    dtype : {"float32", "float64"}
+    """
+
+    input_dim: int = 16
+    hidden_dims: tuple[int, ...] = (32,)
+    latent_dim: int = 2
+    activation: str = "relu"
+    beta: float = 1.0
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        check_positive_int(self.input_dim, "input_dim")
+        check_positive_int(self.latent_dim, "latent_dim")
+        object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
+        for width in self.hidden_dims:
+            check_positive_int(width, "hidden_dims entry")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}; got {self.activation!r}")
+        if not (np.isfinite(self.beta) and self.beta >= 0):
+            raise ValueError(f"beta must be a finite number of at least 0; got {self.beta}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
+
+
+@register("vae")
+class VAE(Model):
+    """A VAE with Gaussian encoder, Bernoulli decoder and N(0, I) prior.
+
+    Parameters
+    ----------
+    config : VAEConfig
+    rng : numpy.random.Generator
+        Draws the initial weights.
+    """
+
+    config_class = VAEConfig
+    term_labels = {"elbo": "ELBO", "recon": "reconstruction", "kl": "KL"}
+
+    def build(self, rng: np.random.Generator) -> dict[str, MLP]:
+        c = self.config
+        encoder = MLP(
+            (c.input_dim, *c.hidden_dims, 2 * c.latent_dim), rng, c.activation, self.dtype
+        )
+        decoder = MLP(
+            (c.latent_dim, *reversed(c.hidden_dims), c.input_dim), rng, c.activation, self.dtype
+        )
+        return {"encoder": encoder, "decoder": decoder}
+
+    @property
+    def encoder(self) -> MLP:
+        return self.networks["encoder"]
+
+    @property
+    def decoder(self) -> MLP:
+        return self.networks["decoder"]
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    # ------------------------------------------------------------------ checks
+    def check_data(self, x, name: str = "x") -> np.ndarray:
+        """``x`` as an (N, D) array of this model's dtype with values in [0, 1]."""
+        x = check_array(x, name, shape=(None, self.config.input_dim), dtype=self.dtype)
+        return check_unit_interval(x, name)
+
+    def check_batch(self, batch, name: str = "batch") -> np.ndarray:
+        return self.check_data(batch, name)
+
+    def _check_codes(self, z, name: str = "z") -> np.ndarray:
+        return check_array(z, name, shape=(None, self.config.latent_dim), dtype=self.dtype)
+
+    def noise_shape(self, n: int) -> tuple[int, int]:
+        """One ε ~ N(0, I) per example: (n, K)."""
+        return (n, self.config.latent_dim)
+
+    # ------------------------------------------------------------------ the model
+    def encode(self, x) -> tuple[np.ndarray, np.ndarray]:
+        """Parameters of q(z|x) = N(μ, diag σ²).
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, D), values in [0, 1]
+
+        Returns
+        -------
+        mu, logvar : ndarray, shape (N, K)
+        """
+        return self.posterior_params(self.check_data(x))
+
+    def posterior_params(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`encode` on data that has been checked: μ and log σ² are halves of one output."""
+        h = self.encoder.forward(x)
+        k = self.config.latent_dim
+        return h[:, :k], h[:, k:]
+
+    def decode(self, z) -> np.ndarray:
+        """Bernoulli logits of p(x|z): z (N, K) -> logits (N, D)."""
+        return self.decoder.forward(self._check_codes(z))
+
+    def decode_mean(self, z) -> np.ndarray:
+        """The mean image E[x|z] = σ(logits), shape (N, D), values in (0, 1)."""
+        return sigmoid(self.decode(z))
+
+    def reconstruct(self, x) -> np.ndarray:
+        """Decode the posterior mean: σ(decoder(μ(x))), shape (N, D)."""
+        mu, _ = self.encode(x)
+        return sigmoid(self.decoder.forward(np.ascontiguousarray(mu)))
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Draw z ~ N(0, I) and return (z, mean image) of shapes (n, K) and (n, D)."""
+        n = check_positive_int(n, "n")
+        rng = check_rng(rng)
+        z = rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
+        return z, sigmoid(self.decoder.forward(z))
+
+    # ------------------------------------------------------------------ the ELBO
+    def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> ELBOTerms:
+        r"""The ELBO of each example, estimated with ``n_samples`` draws of z.
+
+        .. math:: \mathcal L(x) = \mathbb E_{q(z|x)}[\log p(x|z)]
+                  - \beta\,\mathrm{KL}(q(z|x)\,\|\,p(z))
+
+        The KL term is exact (closed form); the reconstruction term is a Monte Carlo mean.
+
+        Returns
+        -------
+        ELBOTerms of arrays, shape (N,)
+        """
+        x = self.check_data(x)
+        rng = check_rng(rng)
+        n_samples = check_positive_int(n_samples, "n_samples")
+        mu, logvar = (a.copy() for a in self.posterior_params(x))
+        std = np.exp(0.5 * logvar)
+        recon = np.zeros(len(x), dtype=np.float64)
+        for _ in range(n_samples):
+            z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
+            recon += bernoulli_log_likelihood_kernel(x, self.decoder.forward(z))
+        recon /= n_samples
+        kl = kl_standard_normal_kernel(mu, logvar).astype(np.float64)
+        return ELBOTerms(elbo=recon - self.config.beta * kl, recon=recon, kl=kl)
+
+    def forward_backward(self, x: np.ndarray, eps: np.ndarray) -> LossTerms:
+        r"""Negative mean ELBO of a checked batch, and its gradient in every ``grads``.
+
+        The backward pass, from the loss to the encoder's output:
+
+        .. math::
+            \frac{\partial(-\mathcal L)}{\partial \ell} = \sigma(\ell) - x, \qquad
+            \frac{\partial(-\mathcal L)}{\partial \mu} = \frac{\partial(-\mathcal L)}{\partial z}
+            + \beta\mu, \qquad
+            \frac{\partial(-\mathcal L)}{\partial \log\sigma^2} =
+            \frac{\partial(-\mathcal L)}{\partial z} \odot \varepsilon \odot \frac{\sigma}{2}
+            + \frac{\beta}{2}(\sigma^2 - 1)
+
+        each divided by the batch size N.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, D)
+        eps : ndarray, shape (N, K)
+            The noise of z = μ + σ ⊙ ε.
+
+        Returns
+        -------
+        LossTerms: loss = -ELBO; terms ``elbo``, ``recon``, ``kl`` (batch means, nats).
+        """
+        n, k, beta = len(x), self.config.latent_dim, self.config.beta
+        mu, logvar = self.posterior_params(x)
+        std = np.exp(0.5 * logvar)
+        z = mu + std * eps
+        logits = self.decoder.forward(z)
+
+        # log p(x|z) = Σ_d x_d ℓ_d - softplus(ℓ_d), summed over the batch; its gradient in
+        # the logits ℓ is x - σ(ℓ), and σ(ℓ) comes out of the same tanh as the softplus
+        sigma, softplus = sigmoid_and_softplus_kernel(logits)
+        recon_sum = float(np.vdot(x, logits)) - float(np.sum(softplus))
+        kl = kl_standard_normal_kernel(mu, logvar)
+
+        dlogits = sigma
+        dlogits -= x
+        dlogits *= 1.0 / n
+        dz = self.decoder.backward(dlogits)
+
+        dh = np.empty((n, 2 * k), dtype=self.dtype)
+        np.multiply(mu, beta / n, out=dh[:, :k])
+        dh[:, :k] += dz  # through z = μ + σ ε, ∂z/∂μ = 1
+        var_minus_one = std * std - 1.0
+        dh[:, k:] = dz * eps * (0.5 * std) + (0.5 * beta / n) * var_minus_one
+        self.encoder.backward(dh, need_input_grad=False)
+
+        mean_recon, mean_kl = recon_sum / n, float(np.mean(kl))
+        elbo = mean_recon - beta * mean_kl
+        return LossTerms(loss=-elbo, terms={"elbo": elbo, "recon": mean_recon, "kl": mean_kl})
+
+    # ------------------------------------------------------------------ evaluation
+    def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
+        r"""log w = log p(x|z) + log p(z) - log q(z|x) for ``k`` draws z ~ q(z|x) per example.
+
+        Returns
+        -------
+        ndarray, shape (k, N), float64
+        """
+        x = self.check_data(x)
+        k = check_positive_int(k, "k")
+        rng = check_rng(rng)
+        mu, logvar = (a.copy() for a in self.posterior_params(x))
+        std = np.exp(0.5 * logvar)
+        out = np.empty((k, len(x)))
+        for i in range(k):
+            z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
+            log_px_z = bernoulli_log_likelihood_kernel(x, self.decoder.forward(z))
+            log_pz = standard_normal_log_density_kernel(z)
+            log_qz = gaussian_log_density_kernel(z, mu, logvar)
+            out[i] = log_px_z + log_pz - log_qz
+        return out
+
+    def log_joint_pairs(self, x, z) -> np.ndarray:
+        r"""log p(x, z) = log p(x | z) + log N(z; 0, I) for every example and every code.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, D), values in [0, 1]
+        z : ndarray, shape (G, K)
+
+        Returns
+        -------
+        ndarray, shape (N, G), float64
+        """
+        x = self.check_data(x).astype(np.float64)
+        z = check_array(z, "z", shape=(None, self.config.latent_dim))
+        logits = self.decoder.forward(z.astype(self.dtype)).astype(np.float64)  # (G, D)
+        log_prior = standard_normal_log_density_kernel(z)  # (G,)
+        # log p(x|z) = Σ_d x_d ℓ_d - softplus(ℓ_d), for every image and every code
+        return x @ logits.T - softplus_kernel(logits).sum(axis=1) + log_prior

@@ -1,0 +1,265 @@
+"""One keyed store for everything expensive: trained models, importance bounds, sweeps.
+
+A result is named by a SHA-256 of everything that decides it (its *key fields*: a config,
+training settings, the bytes of the data, vae_lib's version ...). :func:`load_or_compute`
+looks for a file of that name, checks it (the key stored inside, the SHA-256 of its arrays)
+and returns what it holds; a missing or damaged file is computed again, never used.
+:func:`load_or_train` is that store applied to training a model.
+
+The folder is, in order: the ``cache_dir`` argument, the environment variable
+``VAE_LIB_CACHE``, ``<repository>/_build/.vae_cache`` when vae_lib runs from the book's
+repository (so ``make clean`` clears it), else ``~/.cache/vae_lib/models``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..core.files import arrays_sha256, load_arrays, save_arrays
+from ..core.validation import check_positive_float, check_positive_int
+from ..models.base import Model, model_class_for
+from ..version import __version__
+from .checkpoint import load_model, save_model
+from .fit import History, fit
+
+CACHE_ENV = "VAE_LIB_CACHE"
+CACHE_FORMAT = 2
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def default_cache_dir() -> Path:
+    """The folder the store uses when given no ``cache_dir`` (see module doc)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    if (_REPO / "_config.yml").is_file() and (_REPO / "_toc.yml").is_file():
+        return _REPO / "_build" / ".vae_cache"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vae_lib" / "models"
+
+
+def check_seed(seed) -> int:
+    """``seed`` if it is an integer of at least 0 (what the store's functions take)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer; got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be at least 0; got {seed}")
+    return int(seed)
+
+
+def data_fingerprint(x: np.ndarray) -> dict:
+    """The SHA-256, shape and dtype of an array's bytes, for key fields."""
+    x = np.ascontiguousarray(x)
+    return {
+        "sha256": hashlib.sha256(x.tobytes()).hexdigest(),
+        "shape": list(x.shape),
+        "dtype": x.dtype.str,
+    }
+
+
+def model_fingerprint(model: Model) -> dict:
+    """The model's registered name, config and a SHA-256 of its weights, for key fields."""
+    return {
+        "model": model.name,
+        "config": model.config.to_dict(),
+        "weights": arrays_sha256(dict(zip(model.param_names(), model.params))),
+    }
+
+
+def cache_path(name: str, key_fields: dict, cache_dir=None) -> tuple[Path, str]:
+    """The file that holds the result with these key fields, and its full key."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+        raise ValueError(f"name must be 1 to 64 letters, digits, '-', '_' or '.'; got {name!r}")
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise TypeError(f"cache_dir must be a str or os.PathLike; got {type(cache_dir).__name__}")
+    fields = {"cache_format": CACHE_FORMAT, "vae_lib": __version__, **key_fields}
+    key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return folder / f"{name}-{key[:20]}.npz", key
+
+
+def load_or_compute(
+    name: str,
+    key_fields: dict,
+    compute: Callable[[], object],
+    *,
+    save: Callable[[Path, str, object], None],
+    load: Callable[[Path, str], object],
+    cache_dir=None,
+    redo: str = "computing it again",
+):
+    """``load(path, key)`` if a sound file is stored under these key fields, else compute it.
+
+    ``load`` raises ``ValueError`` (or ``OSError``, ``KeyError``, ``TypeError``) for a file
+    that does not match; that file is then computed again with a warning that says so
+    (``redo``), and saved with ``save(path, key, value)``.
+    """
+    path, key = cache_path(name, key_fields, cache_dir)
+    if path.is_file():
+        try:
+            return load(path, key)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            warnings.warn(f"{path} is damaged ({err}); {redo}", stacklevel=3)
+    value = compute()
+    save(path, key, value)
+    return value
+
+
+def save_arrays_keyed(path: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
+    """Store ``arrays`` with their key (for :func:`load_or_compute`)."""
+    save_arrays(path, arrays, {"cache_key": key})
+
+
+def load_arrays_keyed(path: Path, key: str) -> dict[str, np.ndarray]:
+    """Arrays stored by :func:`save_arrays_keyed` under ``key``; ``ValueError`` otherwise."""
+    arrays, meta = load_arrays(path)
+    if meta.get("cache_key") != key:
+        raise ValueError(f"its key is {meta.get('cache_key')!r}, expected {key!r}")
+    for name, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"its array {name} holds values that are not finite")
+    return arrays
+
+
+def _transform_name(transform, transform_name) -> str | None:
+    if transform is None:
+        if transform_name is not None:
+            raise ValueError(f"transform_name was given ({transform_name!r}) without a transform")
+        return None
+    if not callable(transform):
+        raise TypeError(f"transform must be callable (x, rng) -> x; got {type(transform).__name__}")
+    if transform_name is not None:
+        if not isinstance(transform_name, str) or not transform_name:
+            raise TypeError(f"transform_name must be a non-empty str; got {transform_name!r}")
+        return transform_name
+    qualname = getattr(transform, "__qualname__", None)
+    if qualname is None or "<" in qualname:
+        raise ValueError(
+            f"transform {transform!r} has no stable name to key the cache by (a lambda, a "
+            "local function or a partial); pass transform_name='...' naming what it does"
+        )
+    return f"{transform.__module__}.{qualname}"
+
+
+def load_or_train(
+    config,
+    data,
+    *,
+    epochs: int,
+    seed: int,
+    batch_size: int = 100,
+    lr: float = 1e-3,
+    transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+    transform_name: str | None = None,
+    cache_dir=None,
+    name: str = "vae",
+    progress: bool | int = False,
+) -> tuple[Model, History]:
+    """The model that ``fit`` would train from these settings, from the cache if it is there.
+
+    Training, when needed, is exactly::
+
+        rng = np.random.default_rng(seed)
+        model = ModelClass(config, rng)      # the registered model whose config this is
+        history = fit(model, data, epochs=epochs, rng=rng, batch_size=batch_size, lr=lr,
+                      transform=transform, progress=progress)
+
+    It takes a ``seed``, not a Generator, so that loading and training leave the caller's
+    own ``rng`` in the same state, and the rest of a chapter draws the same numbers either way.
+
+    Parameters
+    ----------
+    config : the config of a registered model, e.g. a VAEConfig
+    data : what the model's ``check_batch`` accepts, e.g. an (N, D) array in [0, 1]
+        The training data; their bytes (as the model checks them) are part of the key.
+    epochs, seed, batch_size, lr
+        Training settings, all part of the key. ``seed`` is an integer of at least 0.
+    transform : callable (x, rng) -> x, optional
+        Applied each epoch, e.g. :func:`vae_lib.binarize_dynamic`.
+    transform_name : str, optional
+        The transform's name in the key; by default its module and qualified name. Needed
+        for a lambda or a local function.
+    cache_dir : str or os.PathLike, optional
+        Default :func:`default_cache_dir`.
+    name : str
+        Prefix of the file name (letters, digits, ``-``, ``_``, ``.``), for people reading
+        the folder; not part of the key.
+    progress : bool or int
+        Passed to :func:`vae_lib.fit` when training.
+
+    Returns
+    -------
+    model
+    history : History
+        The record of the training that made these weights (loaded with them from the cache),
+        so a figure can plot the curves and state the budget with ``history.summary()``.
+    """
+    cls = model_class_for(config)
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    lr = check_positive_float(lr, "lr")
+    seed = check_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = cls(config, rng)  # cheap next to training, and it checks the data as it will train
+    data = model.check_batch(data, "data")
+    parts = data if isinstance(data, tuple) else (data,)
+    key_fields = {
+        "model": cls.name,
+        "config": config.to_dict(),
+        "training": {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "seed": seed,
+            "transform": _transform_name(transform, transform_name),
+        },
+        "data": [data_fingerprint(part) for part in parts],
+    }
+
+    def train() -> tuple[Model, History]:
+        history = fit(
+            model,
+            data,
+            epochs=epochs,
+            rng=rng,
+            batch_size=batch_size,
+            lr=lr,
+            transform=transform,
+            progress=progress,
+        )
+        return model, history
+
+    def save(path: Path, key: str, value: tuple[Model, History]) -> None:
+        model, history = value
+        extra = {
+            "cache_key": key,
+            "key_fields": key_fields,
+            "history": history.to_dict(),
+            "weights_sha256": model_fingerprint(model)["weights"],
+        }
+        save_model(model, path, extra=extra)
+
+    def load(path: Path, key: str) -> tuple[Model, History]:
+        model, extra = load_model(path)
+        if extra.get("cache_key") != key:
+            raise ValueError(f"its key is {extra.get('cache_key')!r}, expected {key!r}")
+        if model_fingerprint(model)["weights"] != extra.get("weights_sha256"):
+            raise ValueError("its weights do not match the SHA-256 stored when they were trained")
+        return model, History(**extra["history"])
+
+    return load_or_compute(
+        name,
+        key_fields,
+        train,
+        save=save,
+        load=load,
+        cache_dir=cache_dir,
+        redo="training the model again",
+    )

@@ -1,0 +1,65 @@
+"""Saving and loading trained models as ``.npz``: weights, with the model's name and config.
+
+Any registered model is saved the same way (:func:`vae_lib.core.files.save_arrays`):
+its parameters by name, and beside them a JSON entry naming the model class, its config and
+a SHA-256 of the weights. Loading reads with ``allow_pickle=False``, checks the SHA-256,
+and builds the model from the registry, so a file can never run code or load damaged
+weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.files import load_arrays, save_arrays
+from ..models.base import Model, model_class
+
+FORMAT_VERSION = 2
+
+
+def save_model(model: Model, path, extra: dict | None = None) -> Path:
+    """Save ``model``'s weights, name and config (and optional JSON-able ``extra``) to ``path``."""
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a vae_lib model; got {type(model).__name__}")
+    meta = {
+        "format": FORMAT_VERSION,
+        "model": model.name,
+        "config": model.config.to_dict(),
+        "extra": extra or {},
+    }
+    return save_arrays(path, dict(zip(model.param_names(), model.params)), meta)
+
+
+def load_model(path) -> tuple[Model, dict]:
+    """Load a model saved by :func:`save_model`; returns ``(model, extra)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        The file is not a model saved by this library, or its arrays do not match its config.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved model at {path}")
+    arrays, meta = load_arrays(path)
+    if meta.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path} has format {meta.get('format')}; expected {FORMAT_VERSION}")
+    cls = model_class(meta.get("model"))
+    model = cls(cls.config_class.from_dict(meta.get("config")), np.random.default_rng(0))
+    names = model.param_names()
+    if sorted(arrays) != sorted(names):
+        raise ValueError(f"{path} holds arrays {sorted(arrays)}; the config needs {sorted(names)}")
+    for name, param in zip(names, model.params):
+        if arrays[name].shape != param.shape or arrays[name].dtype != param.dtype:
+            raise ValueError(
+                f"{path}: {name} is {arrays[name].dtype} {arrays[name].shape}; the config "
+                f"needs {param.dtype} {param.shape}"
+            )
+        if not np.all(np.isfinite(arrays[name])):
+            raise ValueError(f"{path}: {name} holds NaN or infinite values")
+        param[...] = arrays[name]
+    return model, meta["extra"]

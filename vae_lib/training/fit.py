@@ -1,0 +1,151 @@
+"""Training: minibatch Adam on any model's loss, with a per-epoch record of its terms."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.optim import Adam
+from ..core.validation import check_positive_float, check_positive_int, check_rng
+from ..models.base import Model
+
+
+@dataclass
+class History:
+    """What :func:`fit` saw, one entry per epoch (averages over that epoch's minibatches).
+
+    ``loss`` is what training minimised; ``terms`` holds the model's named terms (for a VAE
+    ``elbo``, ``recon`` and ``kl``, in nats per example), read as ``history["elbo"]``;
+    ``labels`` names them in reports; ``seconds`` is the wall time since training began, at
+    the end of each epoch.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    terms: dict[str, list[float]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    seconds: list[float] = field(default_factory=list)
+    batch_size: int = 0
+    lr: float = 0.0
+    n_examples: int = 0
+
+    def __getitem__(self, name: str) -> list[float]:
+        if name not in self.terms:
+            raise KeyError(f"no term {name!r} in this history; it has {sorted(self.terms)}")
+        return self.terms[name]
+
+    def label(self, name: str) -> str:
+        return self.labels.get(name, name)
+
+    def summary(self) -> str:
+        """One line: the training budget and the final numbers, as figures state them."""
+        if not self.epoch:
+            return "not trained"
+        first, *rest = self.terms
+        parts = ", ".join(f"{self.label(t)} {self.terms[t][-1]:.2f}" for t in rest)
+        return (
+            f"{self.epoch[-1]} epochs of {self.n_examples} examples in batches of "
+            f"{self.batch_size}, Adam lr {self.lr:g}, {self.seconds[-1]:.1f} s; final "
+            f"{self.label(first)} {self.terms[first][-1]:.2f} nats"
+            + (f" ({parts})" if parts else "")
+        )
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def fit(
+    model: Model,
+    data,
+    *,
+    epochs: int,
+    rng: np.random.Generator,
+    batch_size: int = 100,
+    lr: float = 1e-3,
+    transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+    progress: bool | int = True,
+    history: History | None = None,
+    optimizer: Adam | None = None,
+) -> History:
+    """Train ``model`` on ``data`` by minibatch Adam on the model's loss.
+
+    Each step is ``model.forward_backward(batch, model.draw_noise(batch, rng))`` followed by
+    an Adam step on ``model.grads``: the loop knows nothing else about the model.
+
+    Parameters
+    ----------
+    model : a registered model (see :mod:`vae_lib.models.base`)
+    data : what ``model.check_batch`` accepts, e.g. an (N, D) array with values in [0, 1]
+    epochs : int
+        Passes over the data.
+    rng : numpy.random.Generator
+        Shuffles the data, draws the noise, and is handed to ``transform``.
+    batch_size : int
+        The last, smaller batch of an epoch is kept.
+    lr : float
+        Adam's step size.
+    transform : callable (data, rng) -> data, optional
+        Applied to the whole data set at the start of each epoch, e.g. dynamic
+        binarization (a fresh Bernoulli draw of every pixel).
+    progress : bool or int
+        Print a line every ``progress`` epochs (``True``: about ten lines in all).
+    history, optimizer : optional
+        Pass the ones returned or used before to continue a run.
+
+    Returns
+    -------
+    History
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a vae_lib model; got {type(model).__name__}")
+    data = model.check_batch(data, "data")
+    rng = check_rng(rng)
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    lr = check_positive_float(lr, "lr")
+    every = max(1, epochs // 10) if progress is True else int(progress)
+
+    history = history if history is not None else History()
+    history.batch_size, history.lr = batch_size, lr
+    history.n_examples, history.labels = model.batch_length(data), dict(model.term_labels)
+    optimizer = optimizer if optimizer is not None else Adam(model.params, lr=lr)
+    params_grads = model.grads
+    first_epoch = history.epoch[-1] + 1 if history.epoch else 1
+    elapsed = history.seconds[-1] if history.seconds else 0.0
+    start = time.perf_counter()
+    n = model.batch_length(data)
+
+    for epoch in range(first_epoch, first_epoch + epochs):
+        epoch_data = (
+            data
+            if transform is None
+            else model.check_batch(transform(data, rng), "transform(data)")
+        )
+        order = rng.permutation(n)
+        loss_sum, term_sums = 0.0, {}
+        for lo in range(0, n, batch_size):
+            batch = model.batch_rows(epoch_data, order[lo : lo + batch_size])
+            result = model.forward_backward(batch, model.draw_noise(batch, rng))
+            optimizer.step(params_grads)
+            size = model.batch_length(batch)
+            loss_sum += size * result.loss
+            for name, value in result.terms.items():
+                term_sums[name] = term_sums.get(name, 0.0) + size * value
+        loss = loss_sum / n
+        if not np.isfinite(loss):
+            raise FloatingPointError(
+                f"the loss became {loss} at epoch {epoch}; lower lr (now {lr:g})"
+            )
+        history.epoch.append(epoch)
+        history.loss.append(float(loss))
+        for name, total in term_sums.items():
+            history.terms.setdefault(name, []).append(float(total / n))
+        history.seconds.append(elapsed + time.perf_counter() - start)
+        if every and (epoch % every == 0 or epoch == first_epoch + epochs - 1):
+            values = "  ".join(f"{history.label(t)} {v[-1]:9.3f}" for t, v in history.terms.items())
+            print(f"epoch {epoch:4d}  {values}  ({history.seconds[-1]:.1f} s)", file=sys.stdout)
+    return history
