@@ -49,6 +49,14 @@ def test_config_round_trips_and_names_the_model(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_param_shapes_are_known_before_the_model_is_built(name):
+    model = make(name)
+    shapes = MODELS[name].param_shapes(SMALL[name])
+    assert list(shapes) == model.param_names()
+    assert list(shapes.values()) == [p.shape for p in model.params]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_gradients_entrywise(name):
     check_model_gradients(make(name), data(5), np.random.default_rng(2), entrywise=True)
 

@@ -214,3 +214,36 @@ def test_bad_input(data, tmp_path, change, error, message):
     with pytest.raises(error, match=message):
         vae_lib.load_or_train(**kwargs)
     assert cached_files(tmp_path) == []
+
+
+def test_a_cached_file_whose_config_asks_for_too_much_is_trained_again(data, fits, tmp_path):
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    (path,) = cached_files(tmp_path)
+    arrays, meta = vae_lib.core.files.load_arrays(path)
+    meta["config"]["hidden_dims"] = [10**8]
+    vae_lib.core.files.save_arrays(path, arrays, meta)
+    with pytest.warns(UserWarning, match="the config needs.*training the model again"):
+        vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    assert len(fits) == 2
+
+
+def test_a_cached_file_holding_another_config_is_trained_again(data, fits, tmp_path):
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    (path,) = cached_files(tmp_path)
+    arrays, meta = vae_lib.core.files.load_arrays(path)
+    meta["config"]["beta"] = 4.0  # weights, key and checksums all consistent: only the config
+    vae_lib.core.files.save_arrays(path, arrays, meta)
+    with pytest.warns(UserWarning, match="with config .*beta=4.0.*training the model again"):
+        model, _ = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    assert len(fits) == 2 and model.config == CONFIG
+
+
+def test_a_folder_in_the_way_is_refused_before_training(data, fits, tmp_path):
+    path, _ = cache.cache_path("vae", {}, tmp_path)  # any name: find the real one first
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    (path,) = cached_files(tmp_path)
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(ValueError, match="is in the way: a folder"):
+        vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    assert len(fits) == 1

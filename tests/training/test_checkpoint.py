@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,66 @@ def test_saved_file_gets_the_usual_permissions(tmp_path):
     os.umask(umask)
     path = save_model(make_model(), tmp_path / "m.npz")
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def rewrite_meta(path, change):
+    """Rewrite a saved model's meta with ``change`` applied, keeping every checksum valid."""
+    arrays, meta = files.load_arrays(path)
+    change(meta)
+    files.save_arrays(path, arrays, meta)
+
+
+def test_a_config_that_asks_for_more_than_the_file_holds_is_refused_before_building(tmp_path):
+    path = save_model(make_model(), tmp_path / "m.npz")
+    rewrite_meta(path, lambda meta: meta["config"].update(hidden_dims=[10**8]))
+    with pytest.raises(ValueError, match="the config needs"):  # not 24 GB of weights first
+        load_model(path)
+
+
+def test_an_entry_declaring_a_huge_array_is_refused_before_decompressing(tmp_path):
+    path = tmp_path / "m.npz"
+    # a zero-filled 2 GiB array compresses to a few MB; its header says what it holds
+    np.savez_compressed(path, big=np.zeros(1, np.float32))
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        header = np.lib.format.header_data_from_array_1_0(np.zeros(1, np.float32))
+        header["shape"] = (1 << 29,)
+        with zf.open("big.npy", "w") as f:
+            np.lib.format.write_array_header_1_0(f, header)
+    with pytest.raises(ValueError, match=r"declares 2,147,483,648 bytes of arrays; at most"):
+        load_model(path)
+
+
+def test_an_edited_config_in_the_file_is_detected(tmp_path):
+    path = save_model(make_model(), tmp_path / "m.npz")
+    arrays, meta = files.load_arrays(path)
+    meta["config"]["beta"] = 4.0
+    meta["meta_sha256"] = "0" * 64  # edited by hand: the meta no longer matches its checksum
+    files.atomic_write_npz(path, {**arrays, "__meta__": np.array(json.dumps(meta))})
+    with pytest.raises(ValueError, match="__meta__ entry does not match the SHA-256"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("key, value", [("extra", [1, 2]), ("config", [16]), ("model", 3)])
+def test_meta_entries_of_the_wrong_kind_are_a_clear_error(tmp_path, key, value):
+    path = save_model(make_model(), tmp_path / "m.npz")
+    rewrite_meta(path, lambda meta: meta.update({key: value}))
+    with pytest.raises(ValueError, match=f"its meta entry '{key}' must be a"):
+        load_model(path)
+
+
+def test_non_finite_weights_are_not_saved(tmp_path):
+    model = make_model()
+    model.params[2][0] = np.nan
+    with pytest.raises(ValueError, match="holds NaN or infinite values; a model like this"):
+        save_model(model, tmp_path / "m.npz")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_killed_save_leaves_nothing_after_the_next_save(tmp_path):
+    path = save_model(make_model(), tmp_path / "m.npz")
+    dead = tmp_path / "m.npz.999999999.abcdefgh.tmp"  # as a save killed outright leaves it
+    dead.write_bytes(b"half a file")
+    save_model(make_model(), path)
+    assert list(tmp_path.iterdir()) == [path]

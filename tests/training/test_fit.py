@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import vae_lib
 from vae_lib import VAE, VAEConfig, fit, nearest_centroid_accuracy, patterns
 
 
@@ -96,5 +97,41 @@ def test_bad_arguments(kwargs, error, words):
 def test_divergence_is_reported_not_hidden():
     rng = np.random.default_rng(0)
     x, _ = patterns(8, rng)
-    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="the loss became"):
+    with (
+        np.errstate(all="ignore"),
+        pytest.raises(
+            FloatingPointError, match="training diverged at epoch .* back to its weights"
+        ),
+    ):
         fit(VAE(VAEConfig(), rng), x, epochs=50, lr=1e6, rng=rng, progress=False)
+
+
+def test_an_optimizer_of_another_model_is_refused():
+    rng = np.random.default_rng(0)
+    x, _ = patterns(8, rng)
+    model, other = VAE(VAEConfig(), rng), VAE(VAEConfig(), rng)
+    with pytest.raises(ValueError, match="optimizer was made for other arrays"):
+        fit(model, x, epochs=1, rng=rng, optimizer=vae_lib.Adam(other.params), progress=False)
+
+
+def test_a_diverged_fit_leaves_the_model_of_the_last_finite_epoch():
+    def start():
+        rng = np.random.default_rng(0)
+        x, _ = patterns(8, rng)
+        model = VAE(VAEConfig(), rng)
+        return model, x, rng, fit(model, x, epochs=2, rng=rng, progress=False)
+
+    model, x, rng, history = start()
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError) as raised:
+        fit(model, x, epochs=50, lr=1e6, rng=rng, progress=False, history=history)
+    last = history.epoch[-1]
+    assert f"diverged at epoch {last + 1}" in str(raised.value)
+    assert f"back to its weights after epoch {last}" in str(raised.value)
+    # the same run stopped at the last finite epoch has exactly these weights
+    twin, x, rng, twin_history = start()
+    fit(twin, x, epochs=last - 2, lr=1e6, rng=rng, progress=False, history=twin_history)
+    assert all(np.array_equal(p, q) for p, q in zip(model.params, twin.params))
+    assert all(np.all(np.isfinite(p)) for p in model.params)
+    # weights this large overflow float32: evaluating the model says so instead of NaN
+    with pytest.raises(FloatingPointError, match="the weights are too large"):
+        model.elbo(x, rng)

@@ -9,11 +9,13 @@ reading a file can never run code.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
 import re
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,15 +51,47 @@ def check_sha256(sha256, name: str = "sha256") -> str:
     return sha256.lower()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user: alive
+        return True
+    return True
+
+
+def remove_stale_temporaries(path, suffix: str) -> list[Path]:
+    """Remove the temporary files of :func:`atomic_file` for ``path`` whose writer is dead.
+
+    A write killed before its rename leaves ``<name>.<pid>.<random><suffix>`` behind; the
+    next write to the same file removes it. Temporaries of a live process are left alone.
+    """
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f"{glob.escape(path.name)}.*{suffix}"):
+        match = re.fullmatch(re.escape(path.name) + r"\.(\d+)\.[^.]+" + re.escape(suffix), tmp.name)
+        if match and not _pid_alive(int(match.group(1))):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_file(path, suffix: str = ".tmp") -> Iterator:
     """Open a temporary file beside ``path`` for binary writing; rename it to ``path`` at the end.
 
-    If the ``with`` block raises, the temporary file is removed and ``path`` is untouched.
+    If the ``with`` block raises, the temporary file is removed and ``path`` is untouched. The
+    temporary's name carries the writer's process id, so that a write killed outright leaves
+    a file the next write to ``path`` recognises and removes.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; expected a file path to write to")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=suffix)
+    remove_stale_temporaries(path, suffix)
+    prefix = f"{path.name}.{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     try:
         os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "wb") as f:
@@ -87,31 +121,76 @@ def arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def save_arrays(path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
-    """Write ``arrays`` and the JSON-able ``meta`` to an ``.npz``, with the arrays' SHA-256.
+#: Largest total size of the arrays :func:`load_arrays` reads unless told otherwise (1 GiB).
+MAX_LOAD_BYTES = 1 << 30
 
-    :func:`load_arrays` reads it back and refuses a file whose arrays do not match.
+
+def _meta_sha256(meta: dict) -> str:
+    return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()
+
+
+def save_arrays(path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
+    """Write ``arrays`` and the JSON-able ``meta`` to an ``.npz``, with SHA-256s of both.
+
+    :func:`load_arrays` reads it back and refuses a file whose arrays or meta were changed.
     """
     if META_ENTRY in arrays:
         raise ValueError(f"an array may not be called {META_ENTRY!r}; that name holds the meta")
+    if not isinstance(meta, dict):
+        raise TypeError(f"meta must be a dict; got {type(meta).__name__}")
     meta = {**meta, "arrays_sha256": arrays_sha256(arrays)}
+    meta["meta_sha256"] = _meta_sha256(meta)
     return atomic_write_npz(path, {**arrays, META_ENTRY: np.array(json.dumps(meta))})
 
 
-def load_arrays(path) -> tuple[dict[str, np.ndarray], dict]:
+def declared_arrays(path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The shape and dtype each ``.npy`` entry of an ``.npz`` declares, read from its header
+    alone (nothing is decompressed beyond the first bytes of each entry)."""
+    declared = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise ValueError(f"entry {info.filename!r} is not an .npy array")
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = read_header(f)
+                declared[info.filename[: -len(".npy")]] = (tuple(shape), np.dtype(dtype))
+    except Exception as err:  # zipfile, zlib and numpy each raise their own errors
+        raise ValueError(f"{path} is not a readable .npz file: {err}") from err
+    return declared
+
+
+def load_arrays(path, max_bytes: int = MAX_LOAD_BYTES) -> tuple[dict[str, np.ndarray], dict]:
     """Read a file written by :func:`save_arrays`; returns ``(arrays, meta)``.
+
+    The sizes the file declares are checked against ``max_bytes`` before anything is
+    decompressed, so a small file that announces a huge array is refused, not read.
 
     Raises
     ------
     FileNotFoundError
         No file at ``path``.
     ValueError
-        The file is not a readable ``.npz``, has no meta, or its arrays do not match the
-        SHA-256 stored with them.
+        The file is not a readable ``.npz``, declares more than ``max_bytes``, holds object
+        arrays, has no meta, or its arrays or meta do not match the SHA-256s stored with them.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no file at {path}")
+    declared = declared_arrays(path)
+    total = sum(
+        int(np.prod(shape, dtype=object)) * dtype.itemsize for shape, dtype in declared.values()
+    )
+    if total > max_bytes:
+        raise ValueError(
+            f"{path} declares {total:,} bytes of arrays; at most {max_bytes:,} are read"
+        )
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {name: f[name] for name in f.files}
@@ -125,6 +204,11 @@ def load_arrays(path) -> tuple[dict[str, np.ndarray], dict]:
         raise ValueError(f"{path}: its {META_ENTRY} entry is not JSON ({err})") from err
     if not isinstance(meta, dict):
         raise ValueError(f"{path}: its {META_ENTRY} entry is not a JSON object")
+    stored = meta.pop("meta_sha256", None)
+    if stored != _meta_sha256(meta):
+        raise ValueError(
+            f"{path}: its {META_ENTRY} entry does not match the SHA-256 stored with it"
+        )
     if meta.get("arrays_sha256") != arrays_sha256(arrays):
         raise ValueError(f"{path}: its arrays do not match the SHA-256 stored with them")
     return arrays, meta

@@ -167,6 +167,14 @@ class MLP:
     def grads(self) -> list[np.ndarray]:
         return [g for layer in self.layers for g in layer.grads]
 
+    @staticmethod
+    def param_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
+        """The shape of every parameter of an MLP with these widths, by name, without making it."""
+        shapes = {}
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            shapes[f"{i}.W"], shapes[f"{i}.b"] = (n_in, n_out), (n_out,)
+        return shapes
+
     def param_names(self) -> list[str]:
         """``"{i}.W"``, ``"{i}.b"`` for the i-th layer that has parameters, in ``params`` order."""
         with_params = [layer for layer in self.layers if layer.param_names]

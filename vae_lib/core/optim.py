@@ -63,6 +63,14 @@ class Adam:
             raise ValueError(
                 f"grads must hold one array per parameter ({len(self.params)}); got {len(grads)}"
             )
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            if g.shape != p.shape:
+                raise ValueError(f"grads[{i}] has shape {g.shape}; its parameter has {p.shape}")
+            # one pass, no temporary: a NaN or infinity anywhere makes the sum non-finite
+            if not np.isfinite(np.add.reduce(g, axis=None, dtype=np.float64)):
+                raise FloatingPointError(
+                    f"grads[{i}] holds NaN or infinite values; no parameter was changed"
+                )
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         # With m = (1-β₁)M and v = (1-β₂)V, the update p -= lr/(1-β₁ᵗ) · m / (√(v/(1-β₂ᵗ)) + ε)

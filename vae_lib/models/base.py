@@ -138,6 +138,12 @@ class Model:
         """Make the model's networks, drawing their weights from ``rng``, in a fixed order."""
         raise NotImplementedError
 
+    @classmethod
+    def param_shapes(cls, config: ModelConfig) -> dict[str, tuple[int, ...]]:
+        """The shape of every parameter a model of this config has, by name, in ``params``
+        order, computed without allocating it (so a file's config can be checked first)."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ parameters
     @property
     def params(self) -> list[np.ndarray]:

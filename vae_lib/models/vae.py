@@ -90,6 +90,17 @@ class VAE(Model):
         )
         return {"encoder": encoder, "decoder": decoder}
 
+    @classmethod
+    def param_shapes(cls, config: VAEConfig) -> dict[str, tuple[int, ...]]:
+        c = config
+        shapes = {}
+        for part, sizes in (
+            ("encoder", (c.input_dim, *c.hidden_dims, 2 * c.latent_dim)),
+            ("decoder", (c.latent_dim, *reversed(c.hidden_dims), c.input_dim)),
+        ):
+            shapes.update({f"{part}.{n}": s for n, s in MLP.param_shapes(sizes).items()})
+        return shapes
+
     @property
     def encoder(self) -> MLP:
         return self.networks["encoder"]
@@ -119,6 +130,20 @@ class VAE(Model):
         return (n, self.config.latent_dim)
 
     # ------------------------------------------------------------------ the model
+    # Evaluation runs under np.errstate(over=..., invalid="ignore"): an overflow is not a
+    # warning to print but an error to raise, with its cause, by _finite.
+    _QUIET = {"over": "ignore", "invalid": "ignore"}
+
+    def _finite(self, what: str, *arrays: np.ndarray) -> None:
+        """Raise FloatingPointError if an output overflowed (the weights are too large)."""
+        for a in arrays:
+            if not np.all(np.isfinite(a)):
+                largest = max(float(np.max(np.abs(p))) for p in self.params)
+                raise FloatingPointError(
+                    f"{what} is NaN or infinite in {self.dtype}: the weights are too large "
+                    f"for it (largest |weight| {largest:.3g}); this model cannot be evaluated"
+                )
+
     def encode(self, x) -> tuple[np.ndarray, np.ndarray]:
         """Parameters of q(z|x) = N(μ, diag σ²).
 
@@ -130,7 +155,10 @@ class VAE(Model):
         -------
         mu, logvar : ndarray, shape (N, K)
         """
-        return self.posterior_params(self.check_data(x))
+        with np.errstate(**self._QUIET):
+            mu, logvar = self.posterior_params(self.check_data(x))
+        self._finite("the encoder's output", mu, logvar)
+        return mu, logvar
 
     def posterior_params(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`encode` on data that has been checked: μ and log σ² are halves of one output."""
@@ -174,14 +202,16 @@ class VAE(Model):
         x = self.check_data(x)
         rng = check_rng(rng)
         n_samples = check_positive_int(n_samples, "n_samples")
-        mu, logvar = (a.copy() for a in self.posterior_params(x))
-        std = np.exp(0.5 * logvar)
-        recon = np.zeros(len(x), dtype=np.float64)
-        for _ in range(n_samples):
-            z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
-            recon += bernoulli_log_likelihood_kernel(x, self.decoder.forward(z))
-        recon /= n_samples
-        kl = kl_standard_normal_kernel(mu, logvar).astype(np.float64)
+        with np.errstate(**self._QUIET):
+            mu, logvar = (a.copy() for a in self.posterior_params(x))
+            std = np.exp(0.5 * logvar)
+            recon = np.zeros(len(x), dtype=np.float64)
+            for _ in range(n_samples):
+                z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
+                recon += bernoulli_log_likelihood_kernel(x, self.decoder.forward(z))
+            recon /= n_samples
+            kl = kl_standard_normal_kernel(mu, logvar).astype(np.float64)
+        self._finite("the ELBO", recon, kl)
         return ELBOTerms(elbo=recon - self.config.beta * kl, recon=recon, kl=kl)
 
     def forward_backward(self, x: np.ndarray, eps: np.ndarray) -> LossTerms:
@@ -248,15 +278,17 @@ class VAE(Model):
         x = self.check_data(x)
         k = check_positive_int(k, "k")
         rng = check_rng(rng)
-        mu, logvar = (a.copy() for a in self.posterior_params(x))
-        std = np.exp(0.5 * logvar)
-        out = np.empty((k, len(x)))
-        for i in range(k):
-            z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
-            log_px_z = bernoulli_log_likelihood_kernel(x, self.decoder.forward(z))
-            log_pz = standard_normal_log_density_kernel(z)
-            log_qz = gaussian_log_density_kernel(z, mu, logvar)
-            out[i] = log_px_z + log_pz - log_qz
+        with np.errstate(**self._QUIET):
+            mu, logvar = (a.copy() for a in self.posterior_params(x))
+            std = np.exp(0.5 * logvar)
+            out = np.empty((k, len(x)))
+            for i in range(k):
+                z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
+                log_px_z = bernoulli_log_likelihood_kernel(x, self.decoder.forward(z))
+                log_pz = standard_normal_log_density_kernel(z)
+                log_qz = gaussian_log_density_kernel(z, mu, logvar)
+                out[i] = log_px_z + log_pz - log_qz
+        self._finite("log p(x, z) - log q(z | x)", out)
         return out
 
     def log_joint_pairs(self, x, z) -> np.ndarray:

@@ -102,6 +102,11 @@ def load_or_compute(
     (``redo``), and saved with ``save(path, key, value)``.
     """
     path, key = cache_path(name, key_fields, cache_dir)
+    if path.exists() and not path.is_file():
+        raise ValueError(
+            f"{path} is in the way: a folder (or another non-file) where the cache "
+            "keeps a file; remove it or choose another cache_dir"
+        )
     if path.is_file():
         try:
             return load(path, key)
@@ -250,8 +255,12 @@ def load_or_train(
         model, extra = load_model(path)
         if extra.get("cache_key") != key:
             raise ValueError(f"its key is {extra.get('cache_key')!r}, expected {key!r}")
+        if type(model) is not cls or model.config != config:
+            raise ValueError(f"it holds a {model.name} with config {model.config}, not {config}")
         if model_fingerprint(model)["weights"] != extra.get("weights_sha256"):
             raise ValueError("its weights do not match the SHA-256 stored when they were trained")
+        if not isinstance(extra.get("history"), dict):
+            raise ValueError("its training history is missing")
         return model, History(**extra["history"])
 
     return load_or_compute(

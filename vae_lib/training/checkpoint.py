@@ -23,6 +23,9 @@ def save_model(model: Model, path, extra: dict | None = None) -> Path:
     """Save ``model``'s weights, name and config (and optional JSON-able ``extra``) to ``path``."""
     if not isinstance(model, Model):
         raise TypeError(f"model must be a vae_lib model; got {type(model).__name__}")
+    for name, param in zip(model.param_names(), model.params):
+        if not np.all(np.isfinite(param)):
+            raise ValueError(f"{name} holds NaN or infinite values; a model like this is not saved")
     meta = {
         "format": FORMAT_VERSION,
         "model": model.name,
@@ -47,19 +50,34 @@ def load_model(path) -> tuple[Model, dict]:
         raise FileNotFoundError(f"no saved model at {path}")
     arrays, meta = load_arrays(path)
     if meta.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{path} has format {meta.get('format')}; expected {FORMAT_VERSION}")
-    cls = model_class(meta.get("model"))
-    model = cls(cls.config_class.from_dict(meta.get("config")), np.random.default_rng(0))
-    names = model.param_names()
-    if sorted(arrays) != sorted(names):
-        raise ValueError(f"{path} holds arrays {sorted(arrays)}; the config needs {sorted(names)}")
-    for name, param in zip(names, model.params):
-        if arrays[name].shape != param.shape or arrays[name].dtype != param.dtype:
+        raise ValueError(f"{path} has format {meta.get('format')!r}; expected {FORMAT_VERSION}")
+    for key, kind in (("model", str), ("config", dict), ("extra", dict)):
+        if not isinstance(meta.get(key), kind):
+            raise ValueError(
+                f"{path}: its meta entry {key!r} must be a {kind.__name__}; got "
+                f"{type(meta.get(key)).__name__}"
+            )
+    cls = model_class(meta["model"])
+    try:
+        config = cls.config_class.from_dict(meta["config"])
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: its stored config is not a valid config ({err})") from err
+    # the arrays must be exactly the ones the config needs, before the model is built: a
+    # config that asks for more memory than the file holds is refused, not allocated
+    shapes = cls.param_shapes(config)
+    if sorted(arrays) != sorted(shapes):
+        raise ValueError(f"{path} holds arrays {sorted(arrays)}; the config needs {sorted(shapes)}")
+    for name, shape in shapes.items():
+        if arrays[name].shape != shape or arrays[name].dtype != np.dtype(
+            getattr(config, "dtype", "float64")
+        ):
             raise ValueError(
                 f"{path}: {name} is {arrays[name].dtype} {arrays[name].shape}; the config "
-                f"needs {param.dtype} {param.shape}"
+                f"needs {config.dtype} {shape}"
             )
         if not np.all(np.isfinite(arrays[name])):
             raise ValueError(f"{path}: {name} holds NaN or infinite values")
+    model = cls(config, np.random.default_rng(0))
+    for name, param in zip(model.param_names(), model.params):
         param[...] = arrays[name]
     return model, meta["extra"]

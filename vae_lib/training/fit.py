@@ -14,6 +14,11 @@ from ..core.validation import check_positive_float, check_positive_int, check_rn
 from ..models.base import Model
 
 
+def _finite(a: np.ndarray) -> bool:
+    """True if no entry of ``a`` is NaN or infinite (one pass, no temporary array)."""
+    return bool(np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)))
+
+
 @dataclass
 class History:
     """What :func:`fit` saw, one entry per epoch (averages over that epoch's minibatches).
@@ -94,11 +99,19 @@ def fit(
     progress : bool or int
         Print a line every ``progress`` epochs (``True``: about ten lines in all).
     history, optimizer : optional
-        Pass the ones returned or used before to continue a run.
+        Pass the ones returned or used before to continue a run; the optimizer must be one
+        made for this model's parameters.
 
     Returns
     -------
     History
+
+    Raises
+    ------
+    FloatingPointError
+        The loss, a gradient or a parameter stopped being finite. The model is put back as
+        it was after the last finished epoch (the history ends there too); an optimizer
+        passed in may hold non-finite moments after this and should be made anew.
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be a vae_lib model; got {type(model).__name__}")
@@ -112,8 +125,17 @@ def fit(
     history = history if history is not None else History()
     history.batch_size, history.lr = batch_size, lr
     history.n_examples, history.labels = model.batch_length(data), dict(model.term_labels)
-    optimizer = optimizer if optimizer is not None else Adam(model.params, lr=lr)
+    if optimizer is None:
+        optimizer = Adam(model.params, lr=lr)
+    elif len(optimizer.params) != len(model.params) or any(
+        a is not b for a, b in zip(optimizer.params, model.params)
+    ):
+        raise ValueError(
+            "optimizer was made for other arrays than this model's parameters; make it with "
+            "Adam(model.params) for this model"
+        )
     params_grads = model.grads
+    last_good = [p.copy() for p in model.params]  # the weights after the last finite epoch
     first_epoch = history.epoch[-1] + 1 if history.epoch else 1
     elapsed = history.seconds[-1] if history.seconds else 0.0
     start = time.perf_counter()
@@ -127,19 +149,31 @@ def fit(
         )
         order = rng.permutation(n)
         loss_sum, term_sums = 0.0, {}
-        for lo in range(0, n, batch_size):
-            batch = model.batch_rows(epoch_data, order[lo : lo + batch_size])
-            result = model.forward_backward(batch, model.draw_noise(batch, rng))
-            optimizer.step(params_grads)
-            size = model.batch_length(batch)
-            loss_sum += size * result.loss
-            for name, value in result.terms.items():
-                term_sums[name] = term_sums.get(name, 0.0) + size * value
-        loss = loss_sum / n
-        if not np.isfinite(loss):
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below, with a reason
+                for lo in range(0, n, batch_size):
+                    batch = model.batch_rows(epoch_data, order[lo : lo + batch_size])
+                    result = model.forward_backward(batch, model.draw_noise(batch, rng))
+                    optimizer.step(params_grads)
+                    size = model.batch_length(batch)
+                    loss_sum += size * result.loss
+                    for name, value in result.terms.items():
+                        term_sums[name] = term_sums.get(name, 0.0) + size * value
+            loss = loss_sum / n
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"the loss became {loss}")
+            if not all(_finite(p) for p in model.params):
+                raise FloatingPointError("a parameter became NaN or infinite")
+        except FloatingPointError as err:
+            for p, good in zip(model.params, last_good):
+                np.copyto(p, good)
+            done = f"after epoch {epoch - 1}" if epoch > first_epoch else "before this call"
             raise FloatingPointError(
-                f"the loss became {loss} at epoch {epoch}; lower lr (now {lr:g})"
-            )
+                f"training diverged at epoch {epoch} ({err}); lower lr (now {lr:g}). The "
+                f"model is back to its weights {done}."
+            ) from err
+        for p, good in zip(model.params, last_good):
+            np.copyto(good, p)
         history.epoch.append(epoch)
         history.loss.append(float(loss))
         for name, total in term_sums.items():
