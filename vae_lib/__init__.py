@@ -111,6 +111,15 @@ from .training.cache import default_cache_dir, load_or_train
 from .training.checkpoint import load_model, save_model
 from .training.fit import History, fit
 from .version import __version__ as __version__
+from .views.latent_views import (
+    draw_cross,
+    draw_path,
+    interpolate,
+    normal_quantile_grid,
+    normal_quantiles,
+    scatter_raster,
+    tile_images,
+)
 from .views.widgets import Dropdown, Slider, Toggle, interactive_output
 
 __all__ = [
@@ -152,6 +161,8 @@ __all__ = [
     "digits8x8",
     "download_file",
     "download_mnist",
+    "draw_cross",
+    "draw_path",
     "exact_gradient",
     "fit",
     "fit_reverse_kl",
@@ -163,6 +174,7 @@ __all__ = [
     "gradient_estimates",
     "importance_weighted_bound",
     "interactive_output",
+    "interpolate",
     "kl_categorical",
     "kl_diag_gaussians",
     "kl_monte_carlo",
@@ -187,6 +199,8 @@ __all__ = [
     "moment_match",
     "nearest_centroid_accuracy",
     "neighbour_accuracy",
+    "normal_quantile_grid",
+    "normal_quantiles",
     "optimal_scale",
     "pathwise_gradient",
     "pattern_templates",
@@ -201,9 +215,11 @@ __all__ = [
     "scale_loss",
     "scale_loss_grad",
     "scale_step",
+    "scatter_raster",
     "score_function_gradient",
     "sigmoid",
     "standard_normal_log_density",
+    "tile_images",
     "toy_iw_bound",
     "toy_log_marginal",
     "toy_log_weights",

@@ -124,7 +124,10 @@ def test_adam_minimises_a_quadratic():
     "kwargs, error, words",
     [
         ({"sizes": (3,)}, ValueError, "at least two widths"),
-        ({"sizes": (3, 0)}, ValueError, "at least two widths"),
+        ({"sizes": (3, 0)}, ValueError, "sizes entry must be at least 1; got 0"),
+        ({"sizes": (4, 2.7, 2)}, TypeError, "sizes entry must be an integer; got float"),
+        ({"sizes": (10**6, 10**6)}, ValueError, "make 1,000,001,000,000 parameters; at most"),
+        ({"dtype": np.int32}, TypeError, "dtype must be float32 or float64; got int32"),
         ({"activation": "gelu"}, ValueError, "activation must be one of"),
         ({"rng": 0}, TypeError, "rng must be a numpy.random.Generator"),
     ],

@@ -62,7 +62,7 @@ def test_interpolate_runs_from_start_to_end_in_a_straight_line():
     np.testing.assert_allclose(path[-1], b)
     np.testing.assert_allclose(np.diff(path, axis=0), np.tile((b - a) / 4, (4, 1)))
     assert lv.interpolate(a.astype(np.float32), b, [0.5]).dtype == np.float32
-    with pytest.raises(ValueError, match="z_end must have shape"):
+    with pytest.raises(ValueError, match="z_start and z_end must be codes of one non-zero length"):
         lv.interpolate(a, b[:2], alphas)
 
 

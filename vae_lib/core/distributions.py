@@ -10,7 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from .numerics import LOG_2, LOG_2PI
-from .validation import check_array, check_rng, check_unit_interval
+from .validation import (
+    check_array,
+    check_broadcastable,
+    check_rng,
+    check_unit_interval,
+    finite_result,
+)
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -109,6 +115,7 @@ def bernoulli_log_likelihood_grad(x, logits) -> np.ndarray:
     """
     x = check_unit_interval(check_array(x, "x"), "x")
     logits = check_array(logits, "logits")
+    check_broadcastable(x=x, logits=logits)
     return x - sigmoid(logits)
 
 
@@ -131,7 +138,10 @@ def gaussian_log_density(z, mu, logvar) -> np.ndarray:
     z = check_array(z, "z")
     mu = check_array(mu, "mu")
     logvar = check_array(logvar, "logvar")
-    return gaussian_log_density_kernel(z, mu, logvar)
+    check_broadcastable(z=z, mu=mu, logvar=logvar)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = gaussian_log_density_kernel(z, mu, logvar)
+    return finite_result(out, "the log-density", "z, mu and logvar (a tiny logvar or huge z)")
 
 
 def standard_normal_log_density_kernel(z: np.ndarray) -> np.ndarray:
@@ -141,7 +151,9 @@ def standard_normal_log_density_kernel(z: np.ndarray) -> np.ndarray:
 
 def standard_normal_log_density(z) -> np.ndarray:
     """Log-density of ``z`` (shape (..., K)) under N(0, I), summed over the last axis."""
-    return standard_normal_log_density_kernel(check_array(z, "z"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = standard_normal_log_density_kernel(check_array(z, "z"))
+    return finite_result(out, "the log-density", "z (its entries are too large)")
 
 
 def kl_standard_normal(mu, logvar) -> np.ndarray:
@@ -158,9 +170,11 @@ def kl_standard_normal(mu, logvar) -> np.ndarray:
     ndarray, shape (...)
         The divergence in nats (never negative).
     """
-    mu = check_array(mu, "mu")
-    logvar = check_array(logvar, "logvar", shape=mu.shape)
-    return kl_standard_normal_kernel(mu, logvar)
+    mu = check_array(mu, "mu", dtype=np.float64)  # float32 overflows at log σ² ≈ 89
+    logvar = check_array(logvar, "logvar", shape=mu.shape, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = kl_standard_normal_kernel(mu, logvar)
+    return finite_result(out, "the KL divergence", "mu and logvar (log σ² above about 709)")
 
 
 def kl_standard_normal_grad(mu, logvar) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +223,10 @@ def reparameterize_backward(dz, logvar, eps) -> tuple[np.ndarray, np.ndarray]:
     -------
     dmu, dlogvar : ndarray, shape of ``dz``
     """
-    dz = check_array(dz, "dz")
-    logvar = check_array(logvar, "logvar", shape=dz.shape)
-    eps = check_array(eps, "eps", shape=dz.shape)
+    dz, logvar, eps = check_array(dz, "dz"), check_array(logvar, "logvar"), check_array(eps, "eps")
+    if not dz.shape == logvar.shape == eps.shape:
+        raise ValueError(
+            f"dz, logvar and eps must have one shape; got dz {dz.shape}, logvar "
+            f"{logvar.shape} and eps {eps.shape}"
+        )
     return dz.copy(), dz * eps * 0.5 * np.exp(0.5 * logvar)

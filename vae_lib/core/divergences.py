@@ -10,7 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from .distributions import gaussian_log_density_kernel, standard_normal_log_density_kernel
-from .validation import check_array, check_positive_int, check_rng
+from .validation import (
+    check_array,
+    check_broadcastable,
+    check_positive_int,
+    check_rng,
+    finite_result,
+)
 
 
 # ----------------------------------------------------------------------------- closed forms
@@ -68,8 +74,11 @@ def kl_diag_gaussians(mu_q, logvar_q, mu_p, logvar_p) -> np.ndarray:
     """
     mu_q, logvar_q = check_array(mu_q, "mu_q"), check_array(logvar_q, "logvar_q")
     mu_p, logvar_p = check_array(mu_p, "mu_p"), check_array(logvar_p, "logvar_p")
-    ratio = np.exp(logvar_q - logvar_p) + (mu_q - mu_p) ** 2 * np.exp(-logvar_p)
-    return 0.5 * np.sum(ratio - 1.0 + logvar_p - logvar_q, axis=-1)
+    check_broadcastable(mu_q=mu_q, logvar_q=logvar_q, mu_p=mu_p, logvar_p=logvar_p)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ratio = np.exp(logvar_q - logvar_p) + (mu_q - mu_p) ** 2 * np.exp(-logvar_p)
+        out = 0.5 * np.sum(ratio - 1.0 + logvar_p - logvar_q, axis=-1)
+    return finite_result(out, "the KL divergence", "mu_q, logvar_q, mu_p and logvar_p")
 
 
 def kl_per_dimension(mu, logvar) -> np.ndarray:
@@ -91,7 +100,9 @@ def kl_per_dimension(mu, logvar) -> np.ndarray:
     """
     mu = check_array(mu, "mu")
     logvar = check_array(logvar, "logvar", shape=mu.shape)
-    return 0.5 * (mu * mu + np.exp(logvar) - 1.0 - logvar)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = 0.5 * (mu * mu + np.exp(logvar) - 1.0 - logvar)
+    return finite_result(out, "the KL divergence", "mu and logvar")
 
 
 # ----------------------------------------------------------------------------- Monte Carlo

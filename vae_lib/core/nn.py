@@ -21,9 +21,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .validation import check_rng
+from .validation import check_positive_int, check_rng
 
 ACTIVATIONS = ("relu", "tanh")
+#: The largest MLP this library makes (about 1 GB of float32 weights): a bigger one is refused
+#: before anything is allocated.
+MAX_PARAMS = 1 << 28
 
 
 class Linear:
@@ -130,9 +133,16 @@ class MLP:
         dtype=np.float32,
     ):
         rng = check_rng(rng)
-        sizes = tuple(int(s) for s in sizes)
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"sizes must list at least two widths of at least 1; got {sizes}")
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
+            raise ValueError(f"sizes must list at least two widths; got {sizes!r}")
+        sizes = tuple(check_positive_int(s, "sizes entry") for s in sizes)
+        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        if n_params > MAX_PARAMS:
+            raise ValueError(
+                f"sizes {sizes} make {n_params:,} parameters; at most {MAX_PARAMS:,} are allowed"
+            )
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
         if activation not in _ACTIVATION_LAYERS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
         self.sizes = sizes

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_array, check_positive_float, check_positive_int
+from .validation import check_array, check_positive_float, check_positive_int, check_size
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 LOG_2 = float(np.log(2.0))
@@ -23,9 +23,16 @@ def logsumexp_kernel(a: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))
 
 
+def _check_reducible(a, axis: int) -> np.ndarray:
+    a = check_array(a, "a")
+    if a.ndim == 0 or not -a.ndim <= axis < a.ndim or a.shape[axis] == 0:
+        raise ValueError(f"a must have a non-empty axis {axis} to reduce; got shape {a.shape}")
+    return a
+
+
 def logsumexp(a, axis: int = -1) -> np.ndarray:
     """log Σ exp(a) along ``axis``, without overflow (see :func:`logsumexp_kernel`)."""
-    return logsumexp_kernel(check_array(a, "a"), axis=axis)
+    return logsumexp_kernel(_check_reducible(a, axis), axis=axis)
 
 
 def log_mean_exp(a, axis: int = 0) -> np.ndarray:
@@ -34,7 +41,7 @@ def log_mean_exp(a, axis: int = 0) -> np.ndarray:
     .. math:: \log \frac1K \sum_k e^{a_k} = m + \log \frac1K \sum_k e^{a_k - m},
               \quad m = \max_k a_k
     """
-    a = check_array(a, "a")
+    a = _check_reducible(a, axis)
     m = np.max(a, axis=axis, keepdims=True)
     out = m + np.log(np.mean(np.exp(a - m), axis=axis, keepdims=True))
     return np.squeeze(out, axis=axis)
@@ -63,6 +70,7 @@ def trapezoid_grid(limit: float, n: int) -> tuple[np.ndarray, np.ndarray]:
     n = check_positive_int(n, "n")
     if n < 3:
         raise ValueError(f"n must be at least 3 grid points; got {n}")
+    check_size(n, f"n={n}")
     z = np.linspace(-limit, limit, n)
     log_w = np.full(n, np.log(z[1] - z[0]))
     log_w[[0, -1]] -= np.log(2.0)

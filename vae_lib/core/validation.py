@@ -58,9 +58,12 @@ def check_array(
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must be real; got dtype {arr.dtype}")
     if dtype is not None:
-        arr = arr.astype(dtype, copy=False)
+        with np.errstate(over="ignore"):  # a value too large for dtype becomes inf: see below
+            arr = arr.astype(dtype, copy=False)
     elif not np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float64)
+    elif arr.dtype == np.float16:  # too coarse for the library's arithmetic (and its exp)
+        arr = arr.astype(np.float32)
     if shape is not None:
         ndim = len(shape)
     if ndim is not None and arr.ndim != ndim:
@@ -83,6 +86,8 @@ def check_array(
 
 def check_unit_interval(x: np.ndarray, name: str) -> np.ndarray:
     """Raise ``ValueError`` unless every value of ``x`` lies in [0, 1] (Bernoulli data)."""
+    if x.size == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape}); expected at least one value")
     lo, hi = float(np.min(x)), float(np.max(x))
     if lo < 0.0 or hi > 1.0:
         raise ValueError(
@@ -90,6 +95,37 @@ def check_unit_interval(x: np.ndarray, name: str) -> np.ndarray:
             f"{lo:.4g} to {hi:.4g}"
         )
     return x
+
+
+def finite_result(out, what: str, cause: str):
+    """``out`` if all its entries are finite, else a ``FloatingPointError`` saying that
+    ``what`` overflowed and which arguments (``cause``) made it."""
+    if not np.all(np.isfinite(out)):
+        raise FloatingPointError(f"{what} overflowed for these values of {cause}")
+    return out
+
+
+def check_broadcastable(**arrays: np.ndarray) -> tuple[int, ...]:
+    """The shape the arrays broadcast to, or a ``ValueError`` naming each argument's shape."""
+    try:
+        return np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{name} {a.shape}" for name, a in arrays.items())
+        raise ValueError(f"the shapes of {shapes} do not broadcast against each other") from None
+
+
+#: The most array entries one call may ask for (2 GiB of float64): larger requests are
+#: refused with the argument's name before anything is allocated.
+MAX_ELEMENTS = 1 << 28
+
+
+def check_size(n_elements: int, what: str) -> int:
+    """``n_elements`` if at most :data:`MAX_ELEMENTS`, else a ``ValueError`` naming ``what``."""
+    if n_elements > MAX_ELEMENTS:
+        raise ValueError(
+            f"{what} asks for {n_elements:,} array entries; at most {MAX_ELEMENTS:,} are allowed"
+        )
+    return n_elements
 
 
 def check_positive_int(value, name: str) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.files import sha256_file
-from ..core.validation import check_array, check_rng, check_unit_interval
+from ..core.validation import check_array, check_positive_int, check_rng, check_unit_interval
 
 MNIST_SUBSET_PATH = Path(__file__).resolve().parent / "files" / "mnist_subset.npz"
 MNIST_SUBSET_SHA256 = "a45e4309d2733d8b3000f704c7e5a82e03d2d4ab18697d22040b841403551e8a"
@@ -62,11 +62,15 @@ class Dataset:
     description: str
 
     def __post_init__(self):
-        d = int(np.prod(self.image_shape))
+        shape = self.image_shape
+        if not isinstance(shape, tuple) or len(shape) != 2:
+            raise ValueError(f"image_shape must be a tuple (height, width); got {shape!r}")
+        d = int(np.prod([check_positive_int(s, "image_shape entry") for s in shape]))
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
-            if x.ndim != 2 or x.shape[1] != d:
-                raise ValueError(f"x_{split} must have shape (N, {d}); got shape {x.shape}")
+            x = check_unit_interval(check_array(x, f"x_{split}", shape=(None, d)), f"x_{split}")
+            if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer):
+                raise TypeError(f"y_{split} must be an integer array of labels; got {y!r:.60}")
             if y.shape != (len(x),):
                 raise ValueError(f"y_{split} must have shape ({len(x)},); got shape {y.shape}")
 

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
+import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core.files import atomic_file, check_sha256, sha256_file
-from ..core.validation import check_positive_float
+from ..core.validation import check_positive_float, check_positive_int
 from .digits import Dataset
 
 MNIST_BASE_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
@@ -63,7 +66,21 @@ def default_data_dir() -> Path:
     return Path(base) / "vae_lib"
 
 
-def download_file(url: str, path, sha256: str, *, timeout: float = 60.0) -> Path:
+#: No MNIST file is larger than 10 MB (the training images, gzipped); a larger body is not one.
+MNIST_MAX_BYTES = 1 << 25
+#: Largest body :func:`download_file` accepts unless told otherwise (1 GiB).
+MAX_DOWNLOAD_BYTES = 1 << 30
+
+
+def download_file(
+    url: str,
+    path,
+    sha256: str,
+    *,
+    timeout: float = 60.0,
+    max_seconds: float = 900.0,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+) -> Path:
     """Download ``url`` to ``path`` unless a file with the right SHA-256 is already there.
 
     The bytes go to a temporary file beside ``path``; it is renamed to ``path`` only after
@@ -79,6 +96,11 @@ def download_file(url: str, path, sha256: str, *, timeout: float = 60.0) -> Path
         The expected SHA-256, 64 hexadecimal digits.
     timeout : float
         Seconds to wait for the connection and for each read.
+    max_seconds : float
+        Seconds the whole download may take (a server that trickles bytes is cut off).
+    max_bytes : int
+        Largest body accepted: a larger ``Content-Length`` is refused before anything is
+        written, and a body that runs past it is cut off.
 
     Returns
     -------
@@ -88,8 +110,9 @@ def download_file(url: str, path, sha256: str, *, timeout: float = 60.0) -> Path
     Raises
     ------
     DownloadError
-        The server could not be reached, answered with an HTTP error, timed out, sent fewer
-        bytes than announced, or sent bytes with another SHA-256.
+        The server could not be reached, did not answer HTTP, answered with an HTTP error,
+        timed out, was too slow or too large, sent fewer bytes than announced, or sent bytes
+        with another SHA-256.
     """
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ValueError(f"url must be an http:// or https:// address; got {url!r}")
@@ -97,10 +120,13 @@ def download_file(url: str, path, sha256: str, *, timeout: float = 60.0) -> Path
         raise TypeError(f"path must be a str or os.PathLike; got {type(path).__name__}")
     path, sha256 = Path(path), check_sha256(sha256)
     timeout = check_positive_float(timeout, "timeout")
+    max_seconds = check_positive_float(max_seconds, "max_seconds")
+    max_bytes = check_positive_int(max_bytes, "max_bytes")
     if path.is_file() and sha256_file(path) == sha256:
         return path
+    limits = _Limits(timeout, time.monotonic() + max_seconds, max_seconds, max_bytes)
     with atomic_file(path, suffix=".part") as out:  # renamed to path only if every check passes
-        h, received, expected_length = _fetch(url, out, timeout)
+        h, received, expected_length = _fetch(url, out, limits)
         if expected_length is not None and received != expected_length:
             raise DownloadError(
                 f"{url} was truncated: received {received} of {expected_length} bytes"
@@ -113,7 +139,15 @@ def download_file(url: str, path, sha256: str, *, timeout: float = 60.0) -> Path
     return path
 
 
-def _fetch(url: str, out, timeout: float):
+@dataclass(frozen=True)
+class _Limits:
+    timeout: float  # seconds per read
+    end: float  # time.monotonic() by which the whole download must be done
+    max_seconds: float
+    max_bytes: int
+
+
+def _fetch(url: str, out, limits: _Limits):
     """Stream ``url`` into ``out``; returns (sha256 object, bytes received, Content-Length)."""
     hint = (
         f"set {MNIST_URL_ENV} or pass base_url to use another mirror, or use "
@@ -122,20 +156,41 @@ def _fetch(url: str, out, timeout: float):
     request = urllib.request.Request(url, headers={"User-Agent": "vae_lib"})
     h, received = hashlib.sha256(), 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=limits.timeout) as response:
             length = response.headers.get("Content-Length")
             expected_length = int(length) if length and length.isdigit() else None
-            while block := response.read(_CHUNK):
+            if expected_length is not None and expected_length > limits.max_bytes:
+                raise DownloadError(
+                    f"{url} announces {expected_length:,} bytes; at most {limits.max_bytes:,} "
+                    "are accepted (max_bytes)"
+                )
+            # read1 returns what has arrived, so the deadline is checked between reads
+            while block := response.read1(_CHUNK):
+                received += len(block)
+                if received > limits.max_bytes:
+                    raise DownloadError(
+                        f"{url} sent more than {limits.max_bytes:,} bytes (max_bytes); cut off"
+                    )
                 out.write(block)
                 h.update(block)
-                received += len(block)
+                if time.monotonic() > limits.end:
+                    raise DownloadError(
+                        f"{url} took longer than {limits.max_seconds:g} s (max_seconds); "
+                        f"cut off after {received} bytes; {hint}"
+                    )
+    except DownloadError:
+        raise
     except urllib.error.HTTPError as err:
         raise DownloadError(f"{url} answered HTTP {err.code} {err.reason}; {hint}") from err
     except urllib.error.URLError as err:
         raise DownloadError(f"could not reach {url} ({err.reason}); {hint}") from err
     except TimeoutError as err:
-        raise DownloadError(f"{url} timed out after {timeout:g} s; {hint}") from err
-    except OSError as err:  # the connection broke mid-transfer (IncompleteRead, reset, ...)
+        raise DownloadError(f"{url} timed out after {limits.timeout:g} s; {hint}") from err
+    except http.client.HTTPException as err:  # not HTTP, bad headers, a cut chunked body ...
+        raise DownloadError(
+            f"{url} did not answer as an HTTP server should ({type(err).__name__}: {err}); {hint}"
+        ) from err
+    except OSError as err:  # the connection broke mid-transfer (reset, ...)
         raise DownloadError(f"{url} broke off after {received} bytes ({err!r})") from err
     return h, received, expected_length
 
@@ -174,7 +229,9 @@ def download_mnist(
         raise ValueError(f"checksums must be a dict with keys {sorted(MNIST_SHA256)}")
     base = base if base.endswith("/") else base + "/"
     return {
-        name: download_file(base + name, folder / name, sha, timeout=timeout)
+        name: download_file(
+            base + name, folder / name, sha, timeout=timeout, max_bytes=MNIST_MAX_BYTES
+        )
         for name, sha in checksums.items()
     }
 

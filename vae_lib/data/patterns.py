@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.validation import check_positive_int, check_rng
+from ..core.validation import check_positive_int, check_rng, check_size
 
 PATTERN_NAMES = ("horizontal line", "vertical line", "diagonal", "corner square")
 
@@ -46,6 +46,7 @@ def patterns(
         The kind of each image, an index into :data:`PATTERN_NAMES`.
     """
     n = check_positive_int(n, "n")
+    check_size(16 * n, f"n={n} patterns")
     rng = check_rng(rng)
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a finite number of at least 0; got {noise}")

@@ -70,15 +70,17 @@ def importance_weighted_bound(
     return np.concatenate(parts)
 
 
-def _check_ks(ks, k_max: int) -> tuple[int, ...]:
-    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+def _check_ks(ks, k_max: int, source: str) -> tuple[int, ...]:
+    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__") or np.ndim(ks) != 1:
         raise TypeError(f"ks must be a sequence of integers; got {type(ks).__name__}")
     ks = tuple(check_positive_int(k, "ks entry") for k in ks)
     if not ks:
         raise ValueError("ks must hold at least one k; got an empty sequence")
     too_big = [k for k in ks if k > k_max]
     if too_big:
-        raise ValueError(f"every k in ks must be at most the {k_max} samples drawn; got {too_big}")
+        raise ValueError(
+            f"every k in ks must be at most the {k_max} samples drawn ({source}); got {too_big}"
+        )
     return ks
 
 
@@ -110,7 +112,12 @@ def bounds_by_k(log_weights, ks) -> np.ndarray:
     """
     log_weights = check_array(log_weights, "log_weights", ndim=2).astype(np.float64)
     k_max, n = log_weights.shape
-    ks = _check_ks(ks, k_max)
+    if k_max == 0 or n == 0:
+        raise ValueError(
+            "log_weights must hold at least one sample of one example; got shape "
+            f"{log_weights.shape}"
+        )
+    ks = _check_ks(ks, k_max, "the rows of log_weights")
     out = np.empty((len(ks), n))
     for i, k in enumerate(ks):
         blocks = log_weights[: (k_max // k) * k].reshape(k_max // k, k, n)
@@ -168,7 +175,7 @@ def load_or_estimate_bounds(
     model = _check_model(model)
     x = np.ascontiguousarray(model.check_batch(x, "x"))
     k = check_positive_int(k, "k")
-    ks = _check_ks(ks, k)
+    ks = _check_ks(ks, k, "k")
     batch_size = check_positive_int(batch_size, "batch_size")
     seed = check_seed(seed)
     key_fields = {

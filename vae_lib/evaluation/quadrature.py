@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.numerics import logsumexp_kernel, trapezoid_grid
-from ..core.validation import check_positive_int
+from ..core.validation import check_positive_int, check_size
 
 
 def _check_model(model):
@@ -50,6 +50,7 @@ def latent_grid(latent_dim: int, limit: float = 6.0, n: int = 241):
     latent_dim = check_positive_int(latent_dim, "latent_dim")
     if latent_dim > 2:
         raise ValueError(f"latent_dim must be 1 or 2; got {latent_dim}")
+    check_size(check_positive_int(n, "n") ** latent_dim, f"a grid of n={n} points per axis")
     axis, log_w1 = trapezoid_grid(limit, n)
     mesh = np.meshgrid(*([axis] * latent_dim), indexing="ij")
     z = np.stack([m.ravel() for m in mesh], axis=-1)

@@ -23,7 +23,13 @@ from ..core.distributions import (
 )
 from ..core.nn import ACTIVATIONS, MLP
 from ..core.objectives import ELBOTerms
-from ..core.validation import check_array, check_positive_int, check_rng, check_unit_interval
+from ..core.validation import (
+    check_array,
+    check_positive_int,
+    check_rng,
+    check_size,
+    check_unit_interval,
+)
 from .base import LossTerms, Model, ModelConfig, register
 
 
@@ -182,6 +188,7 @@ class VAE(Model):
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw z ~ N(0, I) and return (z, mean image) of shapes (n, K) and (n, D)."""
         n = check_positive_int(n, "n")
+        check_size(n * self.config.input_dim, f"n={n} samples")
         rng = check_rng(rng)
         z = rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
         return z, sigmoid(self.decoder.forward(z))
@@ -202,6 +209,7 @@ class VAE(Model):
         x = self.check_data(x)
         rng = check_rng(rng)
         n_samples = check_positive_int(n_samples, "n_samples")
+        check_size(n_samples * len(x), f"n_samples={n_samples} for {len(x)} examples")
         with np.errstate(**self._QUIET):
             mu, logvar = (a.copy() for a in self.posterior_params(x))
             std = np.exp(0.5 * logvar)
@@ -277,6 +285,7 @@ class VAE(Model):
         """
         x = self.check_data(x)
         k = check_positive_int(k, "k")
+        check_size(k * len(x) * self.config.latent_dim, f"k={k} samples of {len(x)} codes")
         rng = check_rng(rng)
         with np.errstate(**self._QUIET):
             mu, logvar = (a.copy() for a in self.posterior_params(x))

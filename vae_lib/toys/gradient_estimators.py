@@ -29,7 +29,7 @@ import numpy as np
 
 from ..core.distributions import reparameterize_backward, sigmoid
 from ..core.numerics import LOG_2PI, trapezoid_grid
-from ..core.validation import check_array, check_positive_int, check_rng
+from ..core.validation import check_array, check_positive_float, check_positive_int, check_rng
 
 METHODS = ("pathwise", "score")
 
@@ -140,7 +140,7 @@ def gaussian_expectation(f, mu, logvar, *, n_points: int = 8001, width: float = 
     f = _check_callable(f, "f")
     mu, logvar = _check_scalar(mu, "mu"), _check_scalar(logvar, "logvar")
     n_points = check_positive_int(n_points, "n_points")
-    eps, w = _quadrature_grid(n_points, float(width))
+    eps, w = _quadrature_grid(n_points, check_positive_float(width, "width"))
     return float(w @ _evaluate(f, mu + np.exp(0.5 * logvar) * eps, "f"))
 
 
@@ -161,7 +161,7 @@ def exact_gradient(f, mu, logvar, *, n_points: int = 8001, width: float = 12.0) 
     f = _check_callable(f, "f")
     mu, logvar = _check_scalar(mu, "mu"), _check_scalar(logvar, "logvar")
     n_points = check_positive_int(n_points, "n_points")
-    eps, w = _quadrature_grid(n_points, float(width))
+    eps, w = _quadrature_grid(n_points, check_positive_float(width, "width"))
     sigma = np.exp(0.5 * logvar)
     fz = _evaluate(f, mu + sigma * eps, "f")
     return np.array([w @ (fz * eps) / sigma, w @ (fz * 0.5 * (eps * eps - 1.0))])

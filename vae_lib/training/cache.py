@@ -28,7 +28,7 @@ from ..core.validation import check_positive_float, check_positive_int
 from ..models.base import Model, model_class_for
 from ..version import __version__
 from .checkpoint import load_model, save_model
-from .fit import History, fit
+from .fit import MAX_EPOCHS, History, fit
 
 CACHE_ENV = "VAE_LIB_CACHE"
 CACHE_FORMAT = 2
@@ -208,6 +208,8 @@ def load_or_train(
     """
     cls = model_class_for(config)
     epochs = check_positive_int(epochs, "epochs")
+    if epochs > MAX_EPOCHS:
+        raise ValueError(f"epochs must be at most {MAX_EPOCHS:,}; got {epochs:,}")
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = check_positive_float(lr, "lr")
     seed = check_seed(seed)

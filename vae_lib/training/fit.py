@@ -13,6 +13,9 @@ from ..core.optim import Adam
 from ..core.validation import check_positive_float, check_positive_int, check_rng
 from ..models.base import Model
 
+#: The most epochs one call of :func:`fit` runs (a larger number is surely a mistake).
+MAX_EPOCHS = 100_000
+
 
 def _finite(a: np.ndarray) -> bool:
     """True if no entry of ``a`` is NaN or infinite (one pass, no temporary array)."""
@@ -118,9 +121,20 @@ def fit(
     data = model.check_batch(data, "data")
     rng = check_rng(rng)
     epochs = check_positive_int(epochs, "epochs")
+    if epochs > MAX_EPOCHS:
+        raise ValueError(f"epochs must be at most {MAX_EPOCHS:,} in one call; got {epochs:,}")
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = check_positive_float(lr, "lr")
-    every = max(1, epochs // 10) if progress is True else int(progress)
+    if progress is True:
+        every = max(1, epochs // 10)
+    elif progress is False:
+        every = 0
+    elif isinstance(progress, (int, np.integer)) and progress >= 0:
+        every = int(progress)
+    else:
+        raise TypeError(
+            f"progress must be True, False or a whole number of epochs; got {progress!r:.60}"
+        )
 
     history = history if history is not None else History()
     history.batch_size, history.lr = batch_size, lr

@@ -33,6 +33,18 @@ TAB10 = np.array(
 )
 
 
+#: Bounds on the sizes these functions draw: a larger request is refused before any work.
+MAX_RASTER_PX = 4096
+MAX_DOT_PX = 64
+MAX_QUANTILES = 100_000
+
+
+def _check_at_most(value: int, name: str, limit: int) -> int:
+    if value > limit:
+        raise ValueError(f"{name} must be at most {limit:,}; got {value:,}")
+    return value
+
+
 def normal_quantiles(n: int) -> np.ndarray:
     r"""The quantiles of N(0, 1) at the midpoints of ``n`` equal slices of (0, 1).
 
@@ -46,7 +58,7 @@ def normal_quantiles(n: int) -> np.ndarray:
     -------
     ndarray, shape (n,), float64, increasing and symmetric about 0
     """
-    n = check_positive_int(n, "n")
+    n = _check_at_most(check_positive_int(n, "n"), "n", MAX_QUANTILES)
     inv_cdf = NormalDist().inv_cdf
     return np.array([inv_cdf((i + 0.5) / n) for i in range(n)])
 
@@ -89,11 +101,19 @@ def tile_images(
     -------
     ndarray, shape (rows * H + (rows - 1) * pad, ncols * W + (ncols - 1) * pad)
     """
+    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2:
+        raise ValueError(f"image_shape must be a pair (H, W); got {image_shape!r:.60}")
     h, w = (check_positive_int(s, "image_shape entry") for s in image_shape)
     images = check_array(images, "images", shape=(None, h * w))
     ncols = check_positive_int(ncols, "ncols")
     if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or pad < 0:
         raise ValueError(f"pad must be an integer of at least 0; got {pad!r}")
+    if (
+        isinstance(pad_value, bool)
+        or not isinstance(pad_value, (int, float, np.integer, np.floating))
+        or not np.isfinite(pad_value)
+    ):
+        raise ValueError(f"pad_value must be a finite number (a grey level); got {pad_value!r}")
     n = len(images)
     if n == 0 or n % ncols:
         raise ValueError(f"images must hold a positive multiple of ncols={ncols} images; got {n}")
@@ -124,7 +144,12 @@ def interpolate(z_start, z_end, alphas) -> np.ndarray:
     ndarray, shape (n, K), the dtype of ``z_start``
     """
     z_start = check_array(z_start, "z_start", ndim=1)
-    z_end = check_array(z_end, "z_end", shape=z_start.shape)
+    z_end = check_array(z_end, "z_end", ndim=1)
+    if z_start.shape != z_end.shape or len(z_start) == 0:
+        raise ValueError(
+            f"z_start and z_end must be codes of one non-zero length; got shapes "
+            f"{z_start.shape} and {z_end.shape}"
+        )
     alphas = check_array(alphas, "alphas", ndim=1)
     path = (1.0 - alphas[:, None]) * z_start[None, :] + alphas[:, None] * z_end[None, :]
     return path.astype(z_start.dtype)
@@ -188,8 +213,8 @@ def scatter_raster(codes, labels, *, extent, size: int = 200, dot: int = 3) -> n
             f"and shape {labels.shape}"
         )
     extent = _check_extent(extent)
-    size = check_positive_int(size, "size")
-    dot = check_positive_int(dot, "dot")
+    size = _check_at_most(check_positive_int(size, "size"), "size", MAX_RASTER_PX)
+    dot = _check_at_most(check_positive_int(dot, "dot"), "dot", MAX_DOT_PX)
     image = np.full((size, size, 3), 255, dtype=np.uint8)
     origin_row, origin_col = _to_pixels(np.zeros((1, 2)), extent, size)
     if 0 <= origin_row[0] < size:
@@ -211,6 +236,15 @@ def _check_raster(image) -> np.ndarray:
     if image.shape[0] != image.shape[1]:
         raise ValueError(f"image must be square, as scatter_raster draws it; got {image.shape}")
     return image
+
+
+def _check_colour(colour) -> np.ndarray:
+    """``colour`` as 3 integers in [0, 255] (uint8), or a ValueError: floats are refused,
+    not cast (0.9 would become 0, black)."""
+    c = np.asarray(colour)
+    if c.shape != (3,) or not np.issubdtype(c.dtype, np.integer) or c.min() < 0 or c.max() > 255:
+        raise ValueError(f"colour must be 3 integers (r, g, b) from 0 to 255; got {colour!r}")
+    return c.astype(np.uint8)
 
 
 def draw_cross(image, point, *, extent, arm: int = 7, width: int = 3, colour=(0, 0, 0)):
@@ -235,6 +269,7 @@ def draw_cross(image, point, *, extent, arm: int = 7, width: int = 3, colour=(0,
     ndarray, shape (size, size, 3), uint8
     """
     out = _check_raster(image).copy()
+    colour = _check_colour(colour)
     point = check_array(point, "point", shape=(2,))
     extent = _check_extent(extent)
     size = out.shape[0]
@@ -271,9 +306,10 @@ def draw_path(image, points, *, extent, dot: int = 2, colour=(0, 0, 0)) -> np.nd
     ndarray, shape (size, size, 3), uint8
     """
     out = _check_raster(image).copy()
+    colour = _check_colour(colour)
     points = check_array(points, "points", shape=(None, 2))
     extent = _check_extent(extent)
-    dot = check_positive_int(dot, "dot")
+    dot = _check_at_most(check_positive_int(dot, "dot"), "dot", MAX_DOT_PX)
     size = out.shape[0]
     row, col = _to_pixels(points, extent, size)
     _stamp_dots(out, row, col, dot, np.broadcast_to(np.asarray(colour), (len(row), 3)))

@@ -54,12 +54,19 @@ class _Choice:
             raise ValueError(
                 f"a {type(self).__name__} needs at least 2 values to choose from; got {len(values)}"
             )
-        for i, j in itertools.combinations(range(len(labels)), 2):
-            if labels[i] == labels[j]:
+        if len(values) > MAX_FRAMES:  # refused before any work on the values
+            raise ValueError(
+                f"a {type(self).__name__} may have at most {MAX_FRAMES} values (one "
+                f"precomputed frame each); got {len(values)}"
+            )
+        first_with_label = {}
+        for i, shown in enumerate(labels):
+            j = first_with_label.setdefault(shown, i)
+            if j != i:
                 raise ValueError(
                     f"the values of a {type(self).__name__} must be shown with distinct "
-                    f"labels; values {describe_value(values[i])} and {describe_value(values[j])} "
-                    f"are both shown as {labels[i]!r}"
+                    f"labels; values {describe_value(values[j])} and {describe_value(values[i])} "
+                    f"are both shown as {shown!r}"
                 )
         self.label = label
         self.labels = tuple(labels)
@@ -161,14 +168,13 @@ class Dropdown(_Choice):
     _widget_name = "Dropdown"
 
     def __init__(self, options, label, *, initial=None):
+        self._initial_label = None
         if isinstance(options, Mapping):
             labels = [str(k) for k in options]
             values = list(options.values())
-            if initial is not None and not any(_same(v, initial) for v in values):
-                for shown, value in zip(labels, values):
-                    if isinstance(initial, str) and initial == shown:
-                        initial = value
-                        break
+            if isinstance(initial, str) and initial in labels:
+                self._initial_label = initial  # a shown label names one option, even if
+                # another option has the same value
         elif isinstance(options, (str, bytes)) or not hasattr(options, "__iter__"):
             raise TypeError(
                 f"options must be a sequence of values or a dict {{shown label: value}}; "
@@ -178,6 +184,11 @@ class Dropdown(_Choice):
             values = list(options)
             labels = [v if isinstance(v, str) else str(v) for v in values]
         super().__init__(labels, values, label, initial)
+
+    def _find(self, initial) -> int:
+        if self._initial_label is not None:
+            return self.labels.index(self._initial_label)
+        return super()._find(initial)
 
     def _widget(self):
         import ipywidgets
@@ -265,17 +276,17 @@ def interactive_output(render: Callable, controls, *, alt):
         return frame_html(render, values, alt)
 
     layout = ipywidgets.Layout()  # one shared layout model for all frames, not one each
-    frames = {
-        index: ipywidgets.HTML(value=frame_at(index), layout=layout)
-        for index in itertools.product(*(range(s) for s in sizes))
-    }
-    n_bytes = sum(len(f.value) for f in frames.values())
-    if n_bytes > MAX_WIDGET_BYTES:
-        raise ValueError(
-            f"the {n_frames} frames take {n_bytes / 1e6:.1f} MB, more than the limit of "
-            f"{MAX_WIDGET_BYTES / 1e6:.1f} MB per widget; give the controls fewer values "
-            f"or draw smaller figures"
-        )
+    frames, n_bytes = {}, 0
+    for done, index in enumerate(itertools.product(*(range(s) for s in sizes)), start=1):
+        html = frame_at(index)
+        n_bytes += len(html)
+        if n_bytes > MAX_WIDGET_BYTES:  # refused as soon as it is known, not at the end
+            raise ValueError(
+                f"the first {done} of {n_frames} frames already take {n_bytes / 1e6:.1f} MB, "
+                f"more than the limit of {MAX_WIDGET_BYTES / 1e6:.1f} MB per widget; give "
+                f"the controls fewer values or draw smaller figures"
+            )
+        frames[index] = ipywidgets.HTML(value=html, layout=layout)
 
     widgets = [c._widget() for c in controls.values()]
     chosen = [c.index for c in controls.values()]
