@@ -66,8 +66,10 @@ class Adam:
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if g.shape != p.shape:
                 raise ValueError(f"grads[{i}] has shape {g.shape}; its parameter has {p.shape}")
-            # one pass, no temporary: a NaN or infinity anywhere makes the sum non-finite
-            if not np.isfinite(np.add.reduce(g, axis=None, dtype=np.float64)):
+            # one pass in the gradient's own dtype, no temporary: a NaN or an infinity anywhere
+            # makes the sum non-finite (so does a sum beyond the dtype's range, which only
+            # gradients that are useless anyway reach)
+            if not np.isfinite(np.add.reduce(g, axis=None)):
                 raise FloatingPointError(
                     f"grads[{i}] holds NaN or infinite values; no parameter was changed"
                 )

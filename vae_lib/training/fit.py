@@ -19,7 +19,7 @@ MAX_EPOCHS = 100_000
 
 def _finite(a: np.ndarray) -> bool:
     """True if no entry of ``a`` is NaN or infinite (one pass, no temporary array)."""
-    return bool(np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)))
+    return bool(np.isfinite(np.add.reduce(a, axis=None)))
 
 
 @dataclass
