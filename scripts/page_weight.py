@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT_BYTES = 5_000_000  # a page with its frames
-NOT_PAGES = {"_static", "_sources", "_images", "_downloads", "_colab", "vendor"}
+NOT_PAGES = {"_static", "_sources", "_images", "_downloads", "_notebooks", "_models", "vendor"}
 
 
 class _Resources(HTMLParser):

@@ -40,7 +40,8 @@ from .data.digits import (
     format_nats,
     mnist_subset,
 )
-from .data.download import DownloadError, download_file, download_mnist, load_mnist
+from .data.download import DownloadError, download_file
+from .data.mnist import download_mnist, load_mnist
 from .data.patterns import PATTERN_NAMES, pattern_templates, patterns
 from .evaluation.active_units import active_units
 from .evaluation.importance import (

@@ -17,7 +17,7 @@ import pytest
 
 import vae_lib
 from vae_lib.core.files import FILE_MODE
-from vae_lib.data import download
+from vae_lib.data import mnist
 
 
 def idx_gz(array: np.ndarray) -> bytes:
@@ -108,15 +108,15 @@ def test_load_mnist_from_local_server(server, fake_mnist, tmp_path):
 
 def test_base_url_from_environment(server, fake_mnist, tmp_path, monkeypatch):
     url, _ = server
-    monkeypatch.setenv(download.MNIST_URL_ENV, url + "/good")
+    monkeypatch.setenv(mnist.MNIST_URL_ENV, url + "/good")
     paths = vae_lib.download_mnist(tmp_path, checksums=fake_mnist[2], timeout=5)
-    assert sorted(paths) == sorted(download.MNIST_SHA256)
+    assert sorted(paths) == sorted(mnist.MNIST_SHA256)
     assert all(p.is_file() for p in paths.values())
 
 
 def test_cache_dir_from_environment(server, fake_mnist, tmp_path, monkeypatch):
-    monkeypatch.setenv(download.DATA_DIR_ENV, str(tmp_path / "data"))
-    assert vae_lib.data.download.default_data_dir() == tmp_path / "data"
+    monkeypatch.setenv(mnist.DATA_DIR_ENV, str(tmp_path / "data"))
+    assert vae_lib.data.mnist.default_data_dir() == tmp_path / "data"
     vae_lib.download_mnist(base_url=server[0] + "/good", checksums=fake_mnist[2], timeout=5)
     assert (tmp_path / "data" / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file()
 
@@ -140,9 +140,14 @@ def test_truncated_file_is_rejected_and_not_kept(server, fake_mnist, tmp_path):
 
 
 def test_http_404(server, tmp_path):
-    with pytest.raises(vae_lib.DownloadError, match="HTTP 404.*VAE_LIB_MNIST_URL"):
+    with pytest.raises(vae_lib.DownloadError, match="answered HTTP 404 Not Found"):
         vae_lib.download_file(server[0] + "/nothing.gz", tmp_path / "f", "0" * 64, timeout=5)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_mnist_download_says_how_to_use_another_mirror(server, tmp_path):
+    with pytest.raises(vae_lib.DownloadError, match="HTTP 404.*VAE_LIB_MNIST_URL.*offline"):
+        vae_lib.download_mnist(tmp_path, base_url=server[0] + "/nowhere/", timeout=5)
 
 
 def test_unreachable_server(tmp_path):
@@ -184,20 +189,20 @@ def test_read_idx_rejects_bad_files(tmp_path):
     bad = tmp_path / "bad.gz"
     bad.write_bytes(gzip.compress(b"\x00\x00\x0d\x01\x00\x00\x00\x02ab"))
     with pytest.raises(ValueError, match="not an IDX file of unsigned bytes"):
-        download.read_idx(bad)
+        mnist.read_idx(bad)
     short = tmp_path / "short.gz"
     short.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x05abc"))
     with pytest.raises(ValueError, match=r"announces shape \(5,\).*holds 3"):
-        download.read_idx(short)
+        mnist.read_idx(short)
 
 
 def test_known_checksums_are_the_standard_ones():
-    assert download.MNIST_SHA256["train-images-idx3-ubyte.gz"].startswith("440fcabf73cc546f")
-    assert download.MNIST_SHA256["t10k-labels-idx1-ubyte.gz"] == (
+    assert mnist.MNIST_SHA256["train-images-idx3-ubyte.gz"].startswith("440fcabf73cc546f")
+    assert mnist.MNIST_SHA256["t10k-labels-idx1-ubyte.gz"] == (
         "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"
     )
-    assert all(len(v) == 64 for v in download.MNIST_SHA256.values())
-    assert download.MNIST_BASE_URL.startswith("https://") and download.MNIST_BASE_URL.endswith("/")
+    assert all(len(v) == 64 for v in mnist.MNIST_SHA256.values())
+    assert mnist.MNIST_BASE_URL.startswith("https://") and mnist.MNIST_BASE_URL.endswith("/")
 
 
 @pytest.mark.parametrize(

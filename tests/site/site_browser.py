@@ -22,7 +22,7 @@ from scripts import chromium
 BOOK = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("VAE_SITE_DIR", BOOK / "_build" / "html"))
 # Folders of the built site that hold assets and downloads, not pages.
-NOT_PAGES = {"_static", "_sources", "_images", "_downloads", "_colab", "vendor"}
+NOT_PAGES = {"_static", "_sources", "_images", "_downloads", "_notebooks", "_models", "vendor"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 NO_SITE = "<no built site>"
 NO_WIDGETS = "<no page with widgets>"

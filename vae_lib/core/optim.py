@@ -10,7 +10,7 @@ from .validation import check_positive_float
 
 
 class Adam:
-    r"""Adam {cite}`kingma2015adam`, updating the parameter arrays in place.
+    r"""Adam (Kingma and Ba, 2015), updating the parameter arrays in place.
 
     .. math:: m \leftarrow \beta_1 m + (1-\beta_1) g, \quad
               v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad

@@ -1,20 +1,17 @@
-"""Full MNIST for readers with a network: download once, check, cache, read.
+"""Downloads that are checked: a file arrives whole, with the expected SHA-256, or not at all.
 
-MNIST (Yann LeCun, Corinna Cortes and Christopher J. C. Burges; licence CC BY-SA 3.0) comes
-as four gzipped IDX files. :func:`download_file` fetches one of them with ``urllib``, to a
-temporary file in the cache folder, checks its length and SHA-256, and only then renames it
-to its final name: a failed, truncated or corrupted download never leaves a file there.
-:func:`load_mnist` downloads what is missing and returns a :class:`~vae_lib.datasets.Dataset`
-with MNIST's own split, 60,000 training and 10,000 test images.
-
-Offline, use :func:`vae_lib.mnist_subset` instead: 5,000 MNIST images shipped with vae_lib.
+:func:`download_file` fetches a file with ``urllib`` to a temporary file beside its final
+name, checks its length and SHA-256, and only then renames it: a failed, truncated,
+corrupted, too slow or too large download never leaves a file there, and every failure is a
+:class:`DownloadError` that says what happened. :func:`fetch_bytes` reads a small file whose
+SHA-256 is not known in advance (a manifest) under the same limits.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import http.client
+import io
 import os
 import time
 import urllib.error
@@ -22,33 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ..core.files import atomic_file, check_sha256, sha256_file
 from ..core.validation import check_positive_float, check_positive_int
-from .digits import Dataset
-
-MNIST_BASE_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
-"""Default mirror; another is ``https://storage.googleapis.com/cvdf-datasets/mnist/``."""
-MNIST_URL_ENV = "VAE_LIB_MNIST_URL"
-"""Environment variable that overrides :data:`MNIST_BASE_URL`."""
-DATA_DIR_ENV = "VAE_LIB_DATA"
-"""Environment variable naming the folder where downloads are kept."""
-MNIST_SHA256 = {
-    "train-images-idx3-ubyte.gz": (
-        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"
-    ),
-    "train-labels-idx1-ubyte.gz": (
-        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"
-    ),
-    "t10k-images-idx3-ubyte.gz": (
-        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"
-    ),
-    "t10k-labels-idx1-ubyte.gz": (
-        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"
-    ),
-}
-"""SHA-256 of the four standard MNIST files (9,912,422, 28,881, 1,648,877, 4,542 bytes)."""
 
 _CHUNK = 1 << 16
 
@@ -57,17 +29,6 @@ class DownloadError(OSError):
     """A file could not be fetched, or arrived truncated or with the wrong SHA-256."""
 
 
-def default_data_dir() -> Path:
-    """Where downloads go: ``$VAE_LIB_DATA`` if set, else ``~/.cache/vae_lib`` (or under
-    ``$XDG_CACHE_HOME``)."""
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "vae_lib"
-
-
-#: No MNIST file is larger than 10 MB (the training images, gzipped); a larger body is not one.
-MNIST_MAX_BYTES = 1 << 25
 #: Largest body :func:`download_file` accepts unless told otherwise (1 GiB).
 MAX_DOWNLOAD_BYTES = 1 << 30
 
@@ -139,6 +100,21 @@ def download_file(
     return path
 
 
+def fetch_bytes(url: str, *, timeout: float = 30.0, max_bytes: int = 1 << 20) -> bytes:
+    """The body of ``url``, at most ``max_bytes`` long (for a small file such as a manifest,
+    whose SHA-256 is not known in advance); every failure is a :class:`DownloadError`."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError(f"url must be an http:// or https:// address; got {url!r}")
+    timeout = check_positive_float(timeout, "timeout")
+    max_bytes = check_positive_int(max_bytes, "max_bytes")
+    out = io.BytesIO()
+    limits = _Limits(timeout, time.monotonic() + 4 * timeout, 4 * timeout, max_bytes)
+    _, received, expected_length = _fetch(url, out, limits)
+    if expected_length is not None and received != expected_length:
+        raise DownloadError(f"{url} was truncated: received {received} of {expected_length} bytes")
+    return out.getvalue()
+
+
 @dataclass(frozen=True)
 class _Limits:
     timeout: float  # seconds per read
@@ -149,10 +125,6 @@ class _Limits:
 
 def _fetch(url: str, out, limits: _Limits):
     """Stream ``url`` into ``out``; returns (sha256 object, bytes received, Content-Length)."""
-    hint = (
-        f"set {MNIST_URL_ENV} or pass base_url to use another mirror, or use "
-        "vae_lib.mnist_subset() offline"
-    )
     request = urllib.request.Request(url, headers={"User-Agent": "vae_lib"})
     h, received = hashlib.sha256(), 0
     try:
@@ -176,119 +148,20 @@ def _fetch(url: str, out, limits: _Limits):
                 if time.monotonic() > limits.end:
                     raise DownloadError(
                         f"{url} took longer than {limits.max_seconds:g} s (max_seconds); "
-                        f"cut off after {received} bytes; {hint}"
+                        f"cut off after {received} bytes"
                     )
     except DownloadError:
         raise
     except urllib.error.HTTPError as err:
-        raise DownloadError(f"{url} answered HTTP {err.code} {err.reason}; {hint}") from err
+        raise DownloadError(f"{url} answered HTTP {err.code} {err.reason}") from err
     except urllib.error.URLError as err:
-        raise DownloadError(f"could not reach {url} ({err.reason}); {hint}") from err
+        raise DownloadError(f"could not reach {url} ({err.reason})") from err
     except TimeoutError as err:
-        raise DownloadError(f"{url} timed out after {limits.timeout:g} s; {hint}") from err
+        raise DownloadError(f"{url} timed out after {limits.timeout:g} s") from err
     except http.client.HTTPException as err:  # not HTTP, bad headers, a cut chunked body ...
         raise DownloadError(
-            f"{url} did not answer as an HTTP server should ({type(err).__name__}: {err}); {hint}"
+            f"{url} did not answer as an HTTP server should ({type(err).__name__}: {err})"
         ) from err
     except OSError as err:  # the connection broke mid-transfer (reset, ...)
         raise DownloadError(f"{url} broke off after {received} bytes ({err!r})") from err
     return h, received, expected_length
-
-
-def download_mnist(
-    cache_dir=None, *, base_url: str | None = None, timeout: float = 60.0, checksums=None
-) -> dict[str, Path]:
-    """Download the four MNIST files into ``cache_dir/mnist`` (only those missing or bad).
-
-    Parameters
-    ----------
-    cache_dir : str or os.PathLike, optional
-        Default :func:`default_data_dir`.
-    base_url : str, optional
-        Folder URL holding the files; default ``$VAE_LIB_MNIST_URL``, else
-        :data:`MNIST_BASE_URL`.
-    timeout : float
-        Seconds, per connection and per read.
-    checksums : dict of str to str, optional
-        File name to SHA-256; default :data:`MNIST_SHA256`. (Fashion-MNIST, say, has the
-        same file names with other sums.)
-
-    Returns
-    -------
-    dict of str to pathlib.Path
-        File name to the local, checked file.
-    """
-    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
-        raise TypeError(f"cache_dir must be a str or os.PathLike; got {type(cache_dir).__name__}")
-    folder = (Path(cache_dir) if cache_dir is not None else default_data_dir()) / "mnist"
-    base = base_url if base_url is not None else os.environ.get(MNIST_URL_ENV) or MNIST_BASE_URL
-    if not isinstance(base, str) or not base.startswith(("http://", "https://")):
-        raise ValueError(f"base_url must be an http:// or https:// address; got {base!r}")
-    checksums = MNIST_SHA256 if checksums is None else checksums
-    if not isinstance(checksums, dict) or set(checksums) != set(MNIST_SHA256):
-        raise ValueError(f"checksums must be a dict with keys {sorted(MNIST_SHA256)}")
-    base = base if base.endswith("/") else base + "/"
-    return {
-        name: download_file(
-            base + name, folder / name, sha, timeout=timeout, max_bytes=MNIST_MAX_BYTES
-        )
-        for name, sha in checksums.items()
-    }
-
-
-def read_idx(path) -> np.ndarray:
-    """Read a gzipped IDX file of unsigned bytes (MNIST's format) into a uint8 array.
-
-    The header is two zero bytes, the type code 0x08 (unsigned byte), the number of
-    dimensions, then each dimension as a big-endian 32-bit integer.
-    """
-    path = Path(path)
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes (header {raw[:4]!r})")
-    ndim = raw[3]
-    shape = tuple(int(n) for n in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    offset = 4 + 4 * ndim
-    if len(raw) - offset != int(np.prod(shape)):
-        raise ValueError(
-            f"{path}: header announces shape {shape} ({int(np.prod(shape))} bytes); "
-            f"the file holds {len(raw) - offset}"
-        )
-    return np.frombuffer(raw, np.uint8, offset=offset).reshape(shape)
-
-
-def load_mnist(
-    cache_dir=None, *, base_url: str | None = None, timeout: float = 60.0, checksums=None
-) -> Dataset:
-    """Full MNIST with its standard split, downloaded once (see :func:`download_mnist`).
-
-    Returns
-    -------
-    Dataset
-        ``x_train`` shape (60000, 784), ``x_test`` shape (10000, 784), float32 grey levels
-        pixel / 255 in [0, 1]; labels int64; ``image_shape`` (28, 28).
-    """
-    files = download_mnist(cache_dir, base_url=base_url, timeout=timeout, checksums=checksums)
-    arrays = {}
-    for split, prefix in (("train", "train"), ("test", "t10k")):
-        images = read_idx(files[f"{prefix}-images-idx3-ubyte.gz"])
-        labels = read_idx(files[f"{prefix}-labels-idx1-ubyte.gz"])
-        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
-            raise ValueError(
-                f"MNIST {split} files hold images of shape {images.shape} and labels of "
-                f"shape {labels.shape}; expected (N, 28, 28) and (N,)"
-            )
-        arrays[f"x_{split}"] = images.reshape(len(images), -1).astype(np.float32) / 255
-        arrays[f"y_{split}"] = labels.astype(np.int64)
-    n_train, n_test = len(arrays["y_train"]), len(arrays["y_test"])
-    return Dataset(
-        name="MNIST",
-        image_shape=(28, 28),
-        description=(
-            "MNIST (Yann LeCun, Corinna Cortes and Christopher J. C. Burges; licence CC BY-SA "
-            f"3.0) with its standard split: {n_train} training and {n_test} test images; grey "
-            "level = pixel / 255 in [0, 1]."
-        ),
-        **arrays,
-    )

@@ -8,7 +8,7 @@ from ..core.validation import check_positive_float
 
 
 def active_units(model, x, threshold: float = 0.01) -> np.ndarray:
-    r"""Which latent dimensions are used: Var_x(E_q[z_k|x]) > threshold {cite}`burda2016importance`.
+    r"""Which latent dimensions are used: Var_x(E_q[z_k|x]) > threshold (Burda et al., 2016).
 
     Parameters
     ----------

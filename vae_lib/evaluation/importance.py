@@ -47,7 +47,7 @@ def log_importance_weights(model: Model, x, k: int, rng: np.random.Generator) ->
 def importance_weighted_bound(
     model: Model, x, k: int, rng: np.random.Generator, batch_size: int = 500
 ) -> np.ndarray:
-    r"""The importance-weighted bound L_K of each example {cite}`burda2016importance`.
+    r"""The importance-weighted bound L_K of each example (Burda et al., 2016).
 
     .. math:: \mathcal L_K(x) = \mathbb E\left[\log \frac1K \sum_{k=1}^K
               \frac{p(x, z_k)}{q(z_k|x)}\right] \le \log p(x)
@@ -96,7 +96,7 @@ def bounds_by_k(log_weights, ks) -> np.ndarray:
 
     (eq. ``latent-iw-bound``). Each block is an unbiased draw of L_k, so averaging B of them
     only lowers the noise: k = 1 gives the ELBO averaged over K_max samples, k = K_max the
-    single L_{K_max} estimate {cite}`burda2016importance`.
+    single L_{K_max} estimate (Burda et al., 2016).
 
     Parameters
     ----------

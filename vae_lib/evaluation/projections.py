@@ -3,7 +3,7 @@
 PCA is a linear projection, written here with numpy's SVD; it keeps distances along the
 directions in which the codes vary most, and nothing else. t-SNE (scikit-learn's, imported
 only when used) is non-linear; it keeps who is near whom, not distances or densities
-{cite}`vandermaaten2008visualizing`.
+(van der Maaten and Hinton, 2008).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def tsne(
 
     t-SNE places the points in the plane so that each point's near neighbours stay near;
     the distances between clusters, and their sizes, mean little
-    {cite}`vandermaaten2008visualizing`. Its cost grows like N log N with Barnes-Hut; a few
+    (van der Maaten and Hinton, 2008). Its cost grows like N log N with Barnes-Hut; a few
     hundred points take about a second.
 
     Parameters

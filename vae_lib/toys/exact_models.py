@@ -381,7 +381,7 @@ def toy_iw_bound(
     .. math:: \hat{\mathcal L}_K = \log \frac1K \sum_{k=1}^K \frac{p(x, z_k)}{q(z_k)},
               \qquad z_k \sim q, \qquad \mathcal L_K = \mathbb E[\hat{\mathcal L}_K]
 
-    (equation `elbo-iw`, {cite}`burda2016importance`). The mean of the returned draws
+    (equation `elbo-iw`, (Burda et al., 2016)). The mean of the returned draws
     estimates L_K; with K = 1 it estimates the ELBO.
 
     Parameters

@@ -3,7 +3,9 @@
 A result is named by a SHA-256 of everything that decides it (its *key fields*: a config,
 training settings, the bytes of the data, vae_lib's version ...). :func:`load_or_compute`
 looks for a file of that name, checks it (the key stored inside, the SHA-256 of its arrays)
-and returns what it holds; a missing or damaged file is computed again, never used.
+and returns what it holds; a missing file is fetched from the book's published copies when
+``VAE_LIB_MODELS_URL`` is set (:mod:`vae_lib.training.published`), and a missing or damaged
+file is otherwise computed again, never used.
 :func:`load_or_train` is that store applied to training a model.
 
 The folder is, in order: the ``cache_dir`` argument, the environment variable
@@ -17,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -24,11 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from ..core.files import arrays_sha256, load_arrays, save_arrays
-from ..core.validation import check_positive_float, check_positive_int
 from ..models.base import Model, model_class_for
 from ..version import __version__
 from .checkpoint import load_model, save_model
-from .fit import MAX_EPOCHS, History, fit
+from .fit import History, check_training_settings, fit
+from .published import fetch_published, published_models_url
 
 CACHE_ENV = "VAE_LIB_CACHE"
 CACHE_FORMAT = 2
@@ -107,13 +110,20 @@ def load_or_compute(
             f"{path} is in the way: a folder (or another non-file) where the cache "
             "keeps a file; remove it or choose another cache_dir"
         )
+    if not path.is_file():
+        report = fetch_published(path)  # "" unless VAE_LIB_MODELS_URL names the book's copies
+        if report:
+            print(report)
     if path.is_file():
         try:
             return load(path, key)
         except (OSError, ValueError, KeyError, TypeError) as err:
             warnings.warn(f"{path} is damaged ({err}); {redo}", stacklevel=3)
+    start = time.perf_counter()
     value = compute()
     save(path, key, value)
+    if published_models_url() is not None:
+        print(f"computed {path.name} here in {time.perf_counter() - start:.1f} s")
     return value
 
 
@@ -207,11 +217,7 @@ def load_or_train(
         so a figure can plot the curves and state the budget with ``history.summary()``.
     """
     cls = model_class_for(config)
-    epochs = check_positive_int(epochs, "epochs")
-    if epochs > MAX_EPOCHS:
-        raise ValueError(f"epochs must be at most {MAX_EPOCHS:,}; got {epochs:,}")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    lr = check_positive_float(lr, "lr")
+    epochs, batch_size, lr = check_training_settings(epochs, batch_size, lr)
     seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     model = cls(config, rng)  # cheap next to training, and it checks the data as it will train

@@ -17,6 +17,15 @@ from ..models.base import Model
 MAX_EPOCHS = 100_000
 
 
+def check_training_settings(epochs, batch_size, lr) -> tuple[int, int, float]:
+    """``epochs`` (1 to :data:`MAX_EPOCHS`), ``batch_size`` (at least 1) and ``lr`` (above 0),
+    or a clear error naming the one that is wrong."""
+    epochs = check_positive_int(epochs, "epochs")
+    if epochs > MAX_EPOCHS:
+        raise ValueError(f"epochs must be at most {MAX_EPOCHS:,} in one call; got {epochs:,}")
+    return epochs, check_positive_int(batch_size, "batch_size"), check_positive_float(lr, "lr")
+
+
 def _finite(a: np.ndarray) -> bool:
     """True if no entry of ``a`` is NaN or infinite (one pass, no temporary array)."""
     return bool(np.isfinite(np.add.reduce(a, axis=None)))
@@ -120,11 +129,7 @@ def fit(
         raise TypeError(f"model must be a vae_lib model; got {type(model).__name__}")
     data = model.check_batch(data, "data")
     rng = check_rng(rng)
-    epochs = check_positive_int(epochs, "epochs")
-    if epochs > MAX_EPOCHS:
-        raise ValueError(f"epochs must be at most {MAX_EPOCHS:,} in one call; got {epochs:,}")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    lr = check_positive_float(lr, "lr")
+    epochs, batch_size, lr = check_training_settings(epochs, batch_size, lr)
     if progress is True:
         every = max(1, epochs // 10)
     elif progress is False:

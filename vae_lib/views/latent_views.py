@@ -69,7 +69,7 @@ def normal_quantile_grid(n: int) -> tuple[np.ndarray, np.ndarray]:
     Code ``r * n + c`` is ``(q[c], q[n - 1 - r])``: along a row z₁ grows to the right, down
     a column z₂ falls, so decoding the codes and tiling the images row by row
     (:func:`tile_images` with ``ncols=n``) draws the latent plane with z₂ pointing up
-    {cite}`kingma2014auto`.
+    (Kingma and Welling, 2014).
 
     Returns
     -------
