@@ -47,3 +47,18 @@ def test_sha256_file_and_check(tmp_path):
     assert files.check_sha256(digest.upper()) == digest
     with pytest.raises(ValueError, match="sha256 must be 64 hexadecimal digits"):
         files.check_sha256("abc")
+
+
+def test_a_write_removes_what_killed_writes_left_in_the_folder(tmp_path):
+    import os
+
+    dead_save = tmp_path / "model.npz.999999999.k2j3h4.tmp"
+    dead_download = tmp_path / "other.gz.999999998.x9y8z7.part"
+    alive = tmp_path / f"third.npz.{os.getpid()}.abcdef.tmp"  # a write of a live process
+    unrelated = tmp_path / "notes.tmp"
+    for path in (dead_save, dead_download, alive, unrelated):
+        path.write_bytes(b"x")
+    files.atomic_write_npz(tmp_path / "new.npz", {"a": np.zeros(2)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [alive.name, unrelated.name, "new.npz"]
+    )

@@ -9,7 +9,6 @@ reading a file can never run code.
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import json
 import os
@@ -61,17 +60,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(path, suffix: str) -> list[Path]:
-    """Remove the temporary files of :func:`atomic_file` for ``path`` whose writer is dead.
+#: What a temporary file of :func:`atomic_file` is called: the final name, the writer's
+#: process id, a random part, and the suffix (".tmp" for saves, ".part" for downloads).
+_TEMPORARY = re.compile(r"^.+\.(\d+)\.[^.]+\.(tmp|part)$")
 
-    A write killed before its rename leaves ``<name>.<pid>.<random><suffix>`` behind; the
-    next write to the same file removes it. Temporaries of a live process are left alone.
+
+def remove_stale_temporaries(folder) -> list[Path]:
+    """Remove the temporary files that writes killed outright left in ``folder``.
+
+    A temporary of :func:`atomic_file` carries its writer's process id; one whose process is
+    gone can never be renamed into place, so the next write into the folder removes it.
+    Temporaries of live processes are left alone.
     """
-    path = Path(path)
     removed = []
-    for tmp in path.parent.glob(f"{glob.escape(path.name)}.*{suffix}"):
-        match = re.fullmatch(re.escape(path.name) + r"\.(\d+)\.[^.]+" + re.escape(suffix), tmp.name)
-        if match and not _pid_alive(int(match.group(1))):
+    for tmp in Path(folder).iterdir():
+        match = _TEMPORARY.match(tmp.name)
+        if match and tmp.is_file() and not _pid_alive(int(match.group(1))):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
@@ -83,13 +87,13 @@ def atomic_file(path, suffix: str = ".tmp") -> Iterator:
 
     If the ``with`` block raises, the temporary file is removed and ``path`` is untouched. The
     temporary's name carries the writer's process id, so that a write killed outright leaves
-    a file the next write to ``path`` recognises and removes.
+    a file the next write into the same folder recognises and removes.
     """
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; expected a file path to write to")
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path, suffix)
+    remove_stale_temporaries(path.parent)
     prefix = f"{path.name}.{os.getpid()}."
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     try:
