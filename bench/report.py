@@ -343,7 +343,7 @@ def _widgets(w: dict) -> list[str]:
 
 
 def _summary(results: dict) -> list[str]:
-    """One row per target of issue 6: what it asks, what was measured, whether it is met."""
+    """One row per benchmark target: what it asks, what was measured, whether it is met."""
     rows = []
     t = results.get("training")
     if t:

@@ -1,4 +1,4 @@
-"""The seed's data set: four kinds of 4×4 pattern, lightly noised.
+"""The first chapter's data set: four kinds of 4×4 pattern, lightly noised.
 
 Each image is one of a horizontal line (row 1), a vertical line (column 2), the main
 diagonal, or a 2×2 square in the top-left corner, plus Gaussian noise of standard deviation
@@ -28,7 +28,7 @@ def pattern_templates() -> np.ndarray:
 def patterns(
     n: int, rng: np.random.Generator, noise: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` noisy patterns, the kinds in turn (0, 1, 2, 3, 0, …) as in the seed.
+    """Draw ``n`` noisy patterns, the kinds in turn (0, 1, 2, 3, 0, …).
 
     Parameters
     ----------
