@@ -27,15 +27,18 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import posixpath
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 from docutils import nodes
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from vae_lib.core.files import load_arrays, sha256_file
+from vae_lib.training.cache import default_cache_dir
 
 NOTEBOOK_DIR = "_notebooks"
 
@@ -347,7 +350,7 @@ def write_manifest(app, exception):
     if not folder.is_dir():
         return
     entries = {
-        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        path.relative_to(folder).as_posix(): sha256_file(path)
         for path in sorted(folder.rglob("*.ipynb"))
     }
     (folder / "manifest.json").write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
@@ -358,11 +361,6 @@ def publish_models(app, exception):
     the reader notebooks fetch the book's trained models instead of training them again."""
     if exception is not None or app.builder.format != "html":
         return
-    import shutil
-
-    from vae_lib.core.files import load_arrays
-    from vae_lib.training.cache import default_cache_dir
-
     target = Path(app.outdir) / app.config.published_models_dir
     target.mkdir(parents=True, exist_ok=True)
     entries = {}
@@ -375,7 +373,7 @@ def publish_models(app, exception):
         seconds = (history.get("seconds") or [None])[-1] if isinstance(history, dict) else None
         shutil.copyfile(path, target / path.name)
         entries[path.name] = {
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "sha256": sha256_file(path),
             "bytes": path.stat().st_size,
             "seconds": seconds,
         }

@@ -13,6 +13,13 @@ import vae_lib as v
 from vae_lib.views.widgets import MAX_FRAMES
 
 
+def dataset(x_train, image_shape=(2, 2)):
+    """A Dataset of two training images and one test image, ``x_train`` as given."""
+    return v.Dataset(
+        "d", x_train, np.zeros(2, int), np.zeros((1, 4)), np.zeros(1, int), image_shape, ""
+    )
+
+
 def square(z):
     return z * z
 
@@ -58,43 +65,19 @@ CASES = [
     ("MLP width 2.7", lambda: v.MLP((4, 2.7, 2), np.random.default_rng(0)), TypeError, "sizes"),
     (
         "Dataset with NaN",
-        lambda: v.Dataset(
-            "d",
-            np.full((2, 4), np.nan),
-            np.zeros(2, int),
-            np.zeros((1, 4)),
-            np.zeros(1, int),
-            (2, 2),
-            "",
-        ),
+        lambda: dataset(np.full((2, 4), np.nan)),
         ValueError,
         "x_train must be finite",
     ),
     (
         "Dataset above 1",
-        lambda: v.Dataset(
-            "d",
-            np.full((2, 4), 2.0),
-            np.zeros(2, int),
-            np.zeros((1, 4)),
-            np.zeros(1, int),
-            (2, 2),
-            "",
-        ),
+        lambda: dataset(np.full((2, 4), 2.0)),
         ValueError,
         r"x_train must lie in \[0, 1\]",
     ),
     (
         "Dataset negative shape",
-        lambda: v.Dataset(
-            "d",
-            np.zeros((2, 4)),
-            np.zeros(2, int),
-            np.zeros((1, 4)),
-            np.zeros(1, int),
-            (-2, -2),
-            "",
-        ),
+        lambda: dataset(np.zeros((2, 4)), image_shape=(-2, -2)),
         ValueError,
         "image_shape entry must be at least 1",
     ),

@@ -14,6 +14,13 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 LOG_2 = float(np.log(2.0))
 
 
+def all_finite(a: np.ndarray) -> bool:
+    """True if no entry of ``a`` is NaN or infinite: one pass in ``a``'s own dtype and no
+    temporary array (a NaN or an infinity makes the sum non-finite; so does a sum beyond the
+    dtype's range, which only values that are useless anyway reach)."""
+    return bool(np.isfinite(np.add.reduce(a, axis=None)))
+
+
 def logsumexp_kernel(a: np.ndarray, axis: int = -1) -> np.ndarray:
     r"""log Σ exp(a) along ``axis``, the maximum subtracted first; ``a`` is not checked.
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .numerics import all_finite
 from .validation import check_positive_float
 
 
@@ -66,10 +67,7 @@ class Adam:
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if g.shape != p.shape:
                 raise ValueError(f"grads[{i}] has shape {g.shape}; its parameter has {p.shape}")
-            # one pass in the gradient's own dtype, no temporary: a NaN or an infinity anywhere
-            # makes the sum non-finite (so does a sum beyond the dtype's range, which only
-            # gradients that are useless anyway reach)
-            if not np.isfinite(np.add.reduce(g, axis=None)):
+            if not all_finite(g):
                 raise FloatingPointError(
                     f"grads[{i}] holds NaN or infinite values; no parameter was changed"
                 )

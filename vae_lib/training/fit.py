@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.numerics import all_finite
 from ..core.optim import Adam
 from ..core.validation import check_positive_float, check_positive_int, check_rng
 from ..models.base import Model
@@ -24,11 +25,6 @@ def check_training_settings(epochs, batch_size, lr) -> tuple[int, int, float]:
     if epochs > MAX_EPOCHS:
         raise ValueError(f"epochs must be at most {MAX_EPOCHS:,} in one call; got {epochs:,}")
     return epochs, check_positive_int(batch_size, "batch_size"), check_positive_float(lr, "lr")
-
-
-def _finite(a: np.ndarray) -> bool:
-    """True if no entry of ``a`` is NaN or infinite (one pass, no temporary array)."""
-    return bool(np.isfinite(np.add.reduce(a, axis=None)))
 
 
 @dataclass
@@ -181,7 +177,7 @@ def fit(
             loss = loss_sum / n
             if not np.isfinite(loss):
                 raise FloatingPointError(f"the loss became {loss}")
-            if not all(_finite(p) for p in model.params):
+            if not all(all_finite(p) for p in model.params):
                 raise FloatingPointError("a parameter became NaN or infinite")
         except FloatingPointError as err:
             for p, good in zip(model.params, last_good):
