@@ -27,6 +27,7 @@ def test_trapezoid_grid_integrates_a_gaussian():
         (0.0, 5, ValueError, "limit must be a finite number greater than 0"),
         (1.0, 2, ValueError, "n must be at least 3 grid points; got 2"),
         (1.0, 5.0, TypeError, "n must be an integer"),
+        (8.98846567431158e307, 5, ValueError, "limit must be at most"),
     ],
 )
 def test_trapezoid_grid_bad_input(limit, n, error, words):

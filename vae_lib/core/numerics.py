@@ -12,6 +12,8 @@ from .validation import check_array, check_positive_float, check_positive_int, c
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 LOG_2 = float(np.log(2.0))
+#: The widest trapezoid grid: [-limit, limit] must have a finite width.
+MAX_GRID_LIMIT = float(np.finfo(np.float64).max / 4)
 
 
 def all_finite(a: np.ndarray) -> bool:
@@ -74,6 +76,8 @@ def trapezoid_grid(limit: float, n: int) -> tuple[np.ndarray, np.ndarray]:
         log w_i, so that sums can stay in log space.
     """
     limit = check_positive_float(limit, "limit")
+    if limit > MAX_GRID_LIMIT:  # beyond it the grid's width 2·limit overflows float64
+        raise ValueError(f"limit must be at most {MAX_GRID_LIMIT:.3g}; got {limit:.3g}")
     n = check_positive_int(n, "n")
     if n < 3:
         raise ValueError(f"n must be at least 3 grid points; got {n}")
