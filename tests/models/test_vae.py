@@ -42,10 +42,22 @@ def test_loss_and_grads_agrees_with_elbo_terms():
     result = model.loss_and_grads(x, model.draw_noise(x, np.random.default_rng(5)))
     terms = result.terms
     per_example = model.elbo(x, np.random.default_rng(5))
-    assert result.loss == -terms["elbo"]
-    assert terms["elbo"] == pytest.approx(terms["recon"] - 2.0 * terms["kl"])
+    # with β = 2 the step minimises recon - 2·KL, and reports the ELBO, recon - KL, beside it
+    assert list(terms) == ["objective", "elbo", "recon", "kl"]
+    assert result.loss == -terms["objective"]
+    assert terms["objective"] == pytest.approx(terms["recon"] - 2.0 * terms["kl"])
+    assert terms["elbo"] == pytest.approx(terms["recon"] - terms["kl"])
     assert terms["elbo"] == pytest.approx(per_example.elbo.mean())
-    np.testing.assert_allclose(per_example.elbo, per_example.recon - 2.0 * per_example.kl)
+    np.testing.assert_allclose(per_example.elbo, per_example.recon - per_example.kl)
+
+
+def test_at_beta_one_the_objective_is_the_elbo():
+    rng = np.random.default_rng(0)
+    model = VAE(VAEConfig(dtype="float64"), rng)
+    x = rng.uniform(size=(8, 16))
+    result = model.loss_and_grads(x, model.draw_noise(x, rng))
+    assert list(result.terms) == ["elbo", "recon", "kl"]
+    assert result.loss == -result.terms["elbo"]
 
 
 def test_shapes_and_ranges():

@@ -9,7 +9,7 @@ import numpy as np
 
 @dataclass
 class ELBOTerms:
-    """The ELBO and its two parts, in nats: elbo = recon - beta * kl.
+    """The ELBO and its two parts, in nats: elbo = recon - kl.
 
     Arrays of shape (N,) (one value per example) or floats, as the function that returns
     them says.

@@ -47,7 +47,8 @@ class VAEConfig(ModelConfig):
         K, the size of the code z.
     activation : {"relu", "tanh"}
     beta : float
-        Weight on the KL term (1 is the ELBO; other values give a β-VAE).
+        Weight on the KL term of the training objective, recon - β·KL. At β = 1 that is the
+        ELBO; any other β trains a β-VAE on another objective (the ELBO is still reported).
     dtype : {"float32", "float64"}
     """
 
@@ -84,7 +85,12 @@ class VAE(Model):
     """
 
     config_class = VAEConfig
-    term_labels = {"elbo": "ELBO", "recon": "reconstruction", "kl": "KL"}
+    term_labels = {
+        "objective": "β-objective",
+        "elbo": "ELBO",
+        "recon": "reconstruction",
+        "kl": "KL",
+    }
 
     def build(self, rng: np.random.Generator) -> dict[str, MLP]:
         c = self.config
@@ -198,9 +204,10 @@ class VAE(Model):
         r"""The ELBO of each example, estimated with ``n_samples`` draws of z.
 
         .. math:: \mathcal L(x) = \mathbb E_{q(z|x)}[\log p(x|z)]
-                  - \beta\,\mathrm{KL}(q(z|x)\,\|\,p(z))
+                  - \mathrm{KL}(q(z|x)\,\|\,p(z))
 
         The KL term is exact (closed form); the reconstruction term is a Monte Carlo mean.
+        This is the ELBO whatever the model's β (a β-VAE's objective is recon - β·KL).
 
         Returns
         -------
@@ -220,10 +227,11 @@ class VAE(Model):
             recon /= n_samples
             kl = kl_standard_normal_kernel(mu, logvar).astype(np.float64)
         self._finite("the ELBO", recon, kl)
-        return ELBOTerms(elbo=recon - self.config.beta * kl, recon=recon, kl=kl)
+        return ELBOTerms(elbo=recon - kl, recon=recon, kl=kl)
 
     def forward_backward(self, x: np.ndarray, eps: np.ndarray) -> LossTerms:
-        r"""Negative mean ELBO of a checked batch, and its gradient in every ``grads``.
+        r"""The negative training objective (recon - β·KL: the ELBO at β = 1) of a checked
+        batch, and its gradient in every ``grads``.
 
         The backward pass, from the loss to the encoder's output:
 
@@ -245,7 +253,8 @@ class VAE(Model):
 
         Returns
         -------
-        LossTerms: loss = -ELBO; terms ``elbo``, ``recon``, ``kl`` (batch means, nats).
+        LossTerms: loss = -(recon - β·KL); terms ``elbo``, ``recon``, ``kl`` (batch means,
+        nats), and first, when β ≠ 1, ``objective`` (recon - β·KL), the number trained on.
         """
         n, k, beta = len(x), self.config.latent_dim, self.config.beta
         mu, logvar = self.posterior_params(x)
@@ -272,8 +281,11 @@ class VAE(Model):
         self.encoder.backward(dh, need_input_grad=False)
 
         mean_recon, mean_kl = recon_sum / n, float(np.mean(kl))
-        elbo = mean_recon - beta * mean_kl
-        return LossTerms(loss=-elbo, terms={"elbo": elbo, "recon": mean_recon, "kl": mean_kl})
+        terms = {"elbo": mean_recon - mean_kl, "recon": mean_recon, "kl": mean_kl}
+        if beta == 1.0:
+            return LossTerms(loss=-terms["elbo"], terms=terms)
+        objective = mean_recon - beta * mean_kl
+        return LossTerms(loss=-objective, terms={"objective": objective, **terms})
 
     # ------------------------------------------------------------------ evaluation
     def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
