@@ -64,3 +64,9 @@ def test_beta_is_refused():
         IWAEConfig(beta=2.0)
     with pytest.raises(ValueError, match="n_samples must be at least 1"):
         IWAEConfig(n_samples=0)
+
+
+@pytest.mark.parametrize("field", [{"kl_warmup_epochs": 2}, {"free_bits": 0.5}])
+def test_kl_schedules_are_refused(field):
+    with pytest.raises(ValueError, match="no KL term to warm up or exempt"):
+        IWAEConfig(**field)

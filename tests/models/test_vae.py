@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import vae_lib
 from vae_lib import VAE, VAEConfig
 from vae_lib.testing import assert_gradient
 
@@ -133,3 +134,65 @@ def test_config_round_trip():
     assert VAEConfig.from_dict(c.to_dict()) == c
     with pytest.raises(ValueError, match="unknown VAEConfig field"):
         VAEConfig.from_dict({"width": 3})
+
+
+@pytest.mark.parametrize("free_bits", [0.05, 0.4, 3.0])
+def test_free_bits_gradients_and_objective(free_bits):
+    rng = np.random.default_rng(3)
+    config = VAEConfig(
+        input_dim=5, hidden_dims=(4,), latent_dim=3, free_bits=free_bits, beta=1.5, dtype="float64"
+    )
+    model = VAE(config, rng)
+    x = rng.uniform(size=(7, 5))
+    eps = rng.standard_normal((7, 3))
+    result = model.loss_and_grads(x, eps)
+    mu, logvar = model.encode(x)
+    unit_kl = 0.5 * np.mean(mu**2 + np.exp(logvar) - 1 - logvar, axis=0)
+    rate = np.sum(np.maximum(free_bits, unit_kl))
+    assert result.terms["objective"] == pytest.approx(result.terms["recon"] - 1.5 * rate)
+    assert result.terms["kl"] == pytest.approx(unit_kl.sum())
+
+    def loss():
+        return model.loss_and_grads(x, eps).loss
+
+    loss()
+    grads = [g.copy() for g in model.grads]
+    for name, p, g in zip(model.param_names(), model.params, grads):
+        assert_gradient(g, loss, p, name)
+
+
+def test_kl_warmup_weights_the_kl_term_by_epoch():
+    rng = np.random.default_rng(0)
+    model = VAE(VAEConfig(kl_warmup_epochs=4, dtype="float64"), rng)
+    x = rng.uniform(size=(6, 16))
+    eps = model.draw_noise(x, rng)
+    assert model.kl_weight == 1.0  # a fresh model evaluates the full objective
+    for epoch, weight in [(0, 0.25), (2, 0.75), (3, 1.0), (10, 1.0)]:
+        model.start_epoch(epoch)
+        terms = model.loss_and_grads(x, eps).terms
+        assert model.kl_weight == weight
+        assert terms["objective"] == pytest.approx(terms["recon"] - weight * terms["kl"])
+
+
+def test_fit_runs_the_warmup_schedule():
+    rng = np.random.default_rng(0)
+    x, _ = vae_lib.patterns(60, rng)
+    model = VAE(VAEConfig(kl_warmup_epochs=3, dtype="float64"), rng)
+    history = vae_lib.fit(model, x, epochs=5, rng=rng, batch_size=20, progress=False)
+    objective, recon, kl = (np.array(history[t]) for t in ("objective", "recon", "kl"))
+    assert objective[0] > history["elbo"][0]  # the first epoch pays a third of the KL
+    np.testing.assert_allclose(objective[3:], recon[3:] - kl[3:])
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("kl_warmup_epochs", -1, "kl_warmup_epochs must be a whole number"),
+        ("kl_warmup_epochs", 2.5, "kl_warmup_epochs must be a whole number"),
+        ("free_bits", -0.1, "free_bits must be a finite number"),
+        ("free_bits", float("nan"), "free_bits must be a finite number"),
+    ],
+)
+def test_schedule_settings_are_checked(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        VAEConfig(**{field: value})

@@ -170,6 +170,11 @@ class Model:
         return twin
 
     # ------------------------------------------------------------------ a training step
+    def start_epoch(self, epoch: int) -> None:
+        """Called by :func:`vae_lib.fit` before each epoch with its index from 0 (counting the
+        epochs of a history passed in), for an objective that follows a schedule, such as
+        KL warm-up. Most models have none."""
+
     def check_batch(self, batch, name: str = "batch"):
         """``batch`` as this model trains on it, or an error that names the argument ``name``."""
         raise NotImplementedError

@@ -38,6 +38,12 @@ class IWAEConfig(VAEConfig):
             raise ValueError(
                 f"the importance-weighted bound has no β: beta must be 1; got {self.beta}"
             )
+        if self.kl_warmup_epochs or self.free_bits:
+            raise ValueError(
+                "the importance-weighted bound has no KL term to warm up or exempt: "
+                f"kl_warmup_epochs and free_bits must be 0; got {self.kl_warmup_epochs} "
+                f"and {self.free_bits}"
+            )
 
 
 @register("iwae")

@@ -49,6 +49,13 @@ class VAEConfig(ModelConfig):
     beta : float
         Weight on the KL term of the training objective, recon - β·KL. At β = 1 that is the
         ELBO; any other β trains a β-VAE on another objective (the ELBO is still reported).
+    kl_warmup_epochs : int
+        W: KL warm-up (Bowman et al. 2016; Sønderby et al. 2016). In epoch e (from 0) the KL
+        term's weight is β·min(1, (e + 1)/W); 0 means no warm-up.
+    free_bits : float
+        λ, in nats per latent unit (Kingma et al. 2016): the objective's KL term becomes
+        Σ_j max(λ, KL_j) with KL_j unit j's KL averaged over the minibatch, so a unit pays
+        nothing for the first λ nats it carries; 0 means none.
     dtype : {"float32", "float64"}
     """
 
@@ -57,6 +64,8 @@ class VAEConfig(ModelConfig):
     latent_dim: int = 2
     activation: str = "relu"
     beta: float = 1.0
+    kl_warmup_epochs: int = 0
+    free_bits: float = 0.0
     dtype: str = "float32"
 
     def __post_init__(self):
@@ -69,6 +78,15 @@ class VAEConfig(ModelConfig):
             raise ValueError(f"activation must be one of {ACTIVATIONS}; got {self.activation!r}")
         if not (np.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"beta must be a finite number of at least 0; got {self.beta}")
+        if not isinstance(self.kl_warmup_epochs, (int, np.integer)) or self.kl_warmup_epochs < 0:
+            raise ValueError(
+                f"kl_warmup_epochs must be a whole number of at least 0; "
+                f"got {self.kl_warmup_epochs!r}"
+            )
+        if not (np.isfinite(self.free_bits) and self.free_bits >= 0):
+            raise ValueError(
+                f"free_bits must be a finite number of nats of at least 0; got {self.free_bits}"
+            )
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
 
@@ -124,6 +142,20 @@ class VAE(Model):
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
+
+    # ------------------------------------------------------------------ the KL schedule
+    #: The warm-up's factor on β in the current epoch (1 outside warm-up; see start_epoch).
+    kl_weight: float = 1.0
+
+    def start_epoch(self, epoch: int) -> None:
+        warmup = self.config.kl_warmup_epochs
+        self.kl_weight = min(1.0, (epoch + 1) / warmup) if warmup else 1.0
+
+    @property
+    def trains_on_elbo(self) -> bool:
+        """Whether the training objective is the ELBO itself (no β, warm-up or free bits)."""
+        c = self.config
+        return c.beta == 1.0 and c.kl_warmup_epochs == 0 and c.free_bits == 0.0
 
     # ------------------------------------------------------------------ checks
     def check_data(self, x, name: str = "x") -> np.ndarray:
@@ -230,20 +262,24 @@ class VAE(Model):
         return ELBOTerms(elbo=recon - kl, recon=recon, kl=kl)
 
     def forward_backward(self, x: np.ndarray, eps: np.ndarray) -> LossTerms:
-        r"""The negative training objective (recon - β·KL: the ELBO at β = 1) of a checked
-        batch, and its gradient in every ``grads``.
+        r"""The negative training objective of a checked batch, and its gradient in every
+        ``grads``.
 
+        The objective is the ELBO, recon - KL, unless the config sets β, warm-up or free
+        bits; then it is recon - β·w·R, with w the warm-up weight :attr:`kl_weight` and R the
+        KL, or with free bits λ, :math:`R = \sum_j \max(\lambda, \overline{\mathrm{KL}}_j)`.
         The backward pass, from the loss to the encoder's output:
 
         .. math::
             \frac{\partial(-\mathcal L)}{\partial \ell} = \sigma(\ell) - x, \qquad
             \frac{\partial(-\mathcal L)}{\partial \mu} = \frac{\partial(-\mathcal L)}{\partial z}
-            + \beta\mu, \qquad
+            + c\,\mu, \qquad
             \frac{\partial(-\mathcal L)}{\partial \log\sigma^2} =
             \frac{\partial(-\mathcal L)}{\partial z} \odot \varepsilon \odot \frac{\sigma}{2}
-            + \frac{\beta}{2}(\sigma^2 - 1)
+            + \frac{c}{2}(\sigma^2 - 1)
 
-        each divided by the batch size N.
+        each divided by the batch size N, where c is the KL term's weight β·w (and 0 for a
+        unit that free bits exempts: its batch-mean KL is below λ).
 
         Parameters
         ----------
@@ -253,10 +289,11 @@ class VAE(Model):
 
         Returns
         -------
-        LossTerms: loss = -(recon - β·KL); terms ``elbo``, ``recon``, ``kl`` (batch means,
-        nats), and first, when β ≠ 1, ``objective`` (recon - β·KL), the number trained on.
+        LossTerms: loss = -objective; terms ``elbo``, ``recon``, ``kl`` (batch means, nats),
+        and first, unless the model trains on the ELBO, ``objective``, the number trained on.
         """
-        n, k, beta = len(x), self.config.latent_dim, self.config.beta
+        n, k = len(x), self.config.latent_dim
+        weight = self.config.beta * self.kl_weight  # c, the KL term's weight
         mu, logvar = self.posterior_params(x)
         std = np.exp(0.5 * logvar)
         z = mu + std * eps
@@ -273,18 +310,26 @@ class VAE(Model):
         dlogits *= 1.0 / n
         dz = self.decoder.backward(dlogits)
 
+        # the KL term's weight per unit: free bits exempt the units under λ from it
+        unit_weight = weight
+        rate = float(np.mean(kl))
+        if self.config.free_bits:
+            unit_kl = 0.5 * np.mean(mu * mu + std * std - 1.0 - logvar, axis=0)  # (K,)
+            rate = float(np.sum(np.maximum(self.config.free_bits, unit_kl)))
+            unit_weight = weight * (unit_kl > self.config.free_bits).astype(self.dtype)
+
         dh = np.empty((n, 2 * k), dtype=self.dtype)
-        np.multiply(mu, beta / n, out=dh[:, :k])
+        np.multiply(mu, unit_weight / n, out=dh[:, :k])
         dh[:, :k] += dz  # through z = μ + σ ε, ∂z/∂μ = 1
         var_minus_one = std * std - 1.0
-        dh[:, k:] = dz * eps * (0.5 * std) + (0.5 * beta / n) * var_minus_one
+        dh[:, k:] = dz * eps * (0.5 * std) + (0.5 * unit_weight / n) * var_minus_one
         self.encoder.backward(dh, need_input_grad=False)
 
         mean_recon, mean_kl = recon_sum / n, float(np.mean(kl))
         terms = {"elbo": mean_recon - mean_kl, "recon": mean_recon, "kl": mean_kl}
-        if beta == 1.0:
+        if self.trains_on_elbo:
             return LossTerms(loss=-terms["elbo"], terms=terms)
-        objective = mean_recon - beta * mean_kl
+        objective = mean_recon - weight * rate
         return LossTerms(loss=-objective, terms={"objective": objective, **terms})
 
     # ------------------------------------------------------------------ evaluation

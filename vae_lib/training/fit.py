@@ -87,7 +87,8 @@ def fit(
     """Train ``model`` on ``data`` by minibatch Adam on the model's loss.
 
     Each step is ``model.forward_backward(batch, model.draw_noise(batch, rng))`` followed by
-    an Adam step on ``model.grads``: the loop knows nothing else about the model.
+    an Adam step on ``model.grads``; each epoch begins with ``model.start_epoch(index)``, for
+    a model whose objective follows a schedule. The loop knows nothing else about the model.
 
     Parameters
     ----------
@@ -163,6 +164,7 @@ def fit(
             else model.check_batch(transform(data, rng), "transform(data)")
         )
         order = rng.permutation(n)
+        model.start_epoch(epoch - 1)
         loss_sum, term_sums = 0.0, {}
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # checked below, with a reason
