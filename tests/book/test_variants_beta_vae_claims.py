@@ -1,0 +1,68 @@
+"""What the page "The β-VAE: trading rate for distortion" says about its numbers."""
+
+import pytest
+from executed import glued
+
+BETAS = ("0_25", "0_5", "1", "2", "4", "8")
+
+
+@pytest.fixture(scope="module")
+def g():
+    return glued("variants/beta_vae")
+
+
+def column(g, key):
+    return [g[f"beta-{key}-{b}"] for b in BETAS]
+
+
+def test_rate_falls_and_distortion_rises_with_beta(g):
+    rate, distortion = column(g, "rate"), column(g, "distortion")
+    assert all(a > b for a, b in zip(rate, rate[1:]))
+    assert all(a < b for a, b in zip(distortion, distortion[1:]))
+
+
+def test_every_unit_is_active_up_to_beta_4_and_fewer_at_8(g):
+    assert all(a == g["beta-latent"] for a in column(g, "active")[:-1])
+    assert g["beta-active-8"] < g["beta-latent"]
+
+
+def test_the_elbo_is_rate_plus_distortion_and_best_at_beta_1(g):
+    for b in BETAS:
+        assert g[f"beta-elbo-{b}"] == pytest.approx(
+            -(g[f"beta-rate-{b}"] + g[f"beta-distortion-{b}"]), abs=1e-6
+        )
+    assert g["beta-best-elbo-beta"] == 1.0
+    elbo = column(g, "elbo")
+    best = BETAS.index("1")
+    # "falls off on both sides", by more than the paired standard error
+    assert all(a < b - 3 * g["beta-paired-se-max"] for a, b in zip(elbo[:best], elbo[1 : best + 1]))
+    assert all(a > b + 3 * g["beta-paired-se-max"] for a, b in zip(elbo[best:], elbo[best + 1 :]))
+    assert g["beta-paired-se-max"] < 0.5 * min(g[f"beta-elbo_se-{b}"] for b in BETAS)
+
+
+def test_objective_is_elbo_minus_beta_minus_one_times_rate(g):
+    for b in BETAS:
+        beta = float(b.replace("_", "."))
+        assert g[f"beta-objective-{b}"] == pytest.approx(
+            g[f"beta-elbo-{b}"] - (beta - 1) * g[f"beta-rate-{b}"], abs=1e-6
+        )
+
+
+def test_beta_two_costs_the_elbo_more_than_the_likelihood(g):
+    assert g["beta-elbo-drop-2"] > 0 and g["beta-lk-drop-2"] < 0.5 * g["beta-elbo-drop-2"]
+
+
+def test_the_low_beta_objective_exceeds_the_likelihood_estimate(g):
+    assert g["beta-objective-0_25"] > g["beta-lk-0_25"]
+
+
+def test_importance_bound_is_above_the_elbo(g):
+    for b in BETAS:
+        assert g[f"beta-lk-{b}"] > g[f"beta-elbo-{b}"]
+
+
+def test_train_elbo_above_test_elbo(g):
+    # "it has begun to fit them better than digits in general"
+    assert g["beta-train-elbo-1"] > g["beta-elbo-1"] + 3
+    # "not comparable with the -85 to -90 nats" of full-MNIST papers: far below them
+    assert g["beta-elbo-1"] < -95
