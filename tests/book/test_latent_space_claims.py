@@ -65,7 +65,7 @@ def test_the_kl_grows_with_the_code_and_is_more_than_repaid(g):
 
 
 def test_the_importance_weighted_bound_rises_with_k_and_is_at_least_the_elbo(g):
-    assert g["latent-iw-k"] == 1000 and g["latent-iw-n"] == 100
+    assert g["latent-iw-k"] == 1000 and g["latent-iw-n"] == 1000  # the whole test split
     for row in ROWS:
         bounds = [g[f"latent-L{k}-{row}"] for k in (1, 10, 100, 1000)]
         assert all(a < b for a, b in zip(bounds, bounds[1:])), row
@@ -125,3 +125,21 @@ def test_exercise_3_a_50d_latent_adds_no_information(g):
     # "about a dozen carry more than a nat each ... down to a few hundredths of a nat"
     assert 8 <= np.sum(kl > 1.0) <= 16
     assert kl.min() < 0.1
+
+
+def test_steps_are_precise_when_paired(g):
+    # "known more precisely", "far less than any of the steps"
+    lk = [g[f"latent-L1000-{s}"] for s in SIZES]
+    assert min(b - a for a, b in zip(lk, lk[1:])) > 4 * g["latent-step-se-max"]
+    assert g["latent-step-se-max"] < min(g[f"latent-L1000-se-{s}"] for s in SIZES)
+
+
+def test_every_model_fits_its_training_set_better_than_the_test_set(g):
+    gaps = [g[f"latent-train-test-{s}"] for s in ROWS]
+    assert g["latent-train-test-min"] == min(gaps) and g["latent-train-test-max"] == max(gaps)
+    for s in ROWS:  # each gap well beyond the uncertainty of the test ELBO
+        assert g[f"latent-train-test-{s}"] > 2 * g[f"latent-elbo-se-{s}"]
+
+
+def test_numbers_are_far_from_the_literature(g):
+    assert all(g[f"latent-L1000-{s}"] < -90 for s in ROWS)
