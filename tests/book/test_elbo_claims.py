@@ -105,3 +105,20 @@ def test_vae_numbers(g):
     assert g["elbo-vae-gap"] == pytest.approx(g["elbo-vae-logpx"] - g["elbo-vae-elbo"])
     assert g["elbo-vae-gap"] > 0.05
     assert g["elbo-vae-offset"] > 0.1  # "their centres sit off the peaks"
+
+
+def test_the_two_gaps_add_up_and_the_family_dominates(g):
+    # "The two gaps add up to the whole gap", the grid agreeing with Monte Carlo
+    assert g["elbo-approx-gap"] + g["elbo-amort-gap"] == pytest.approx(
+        g["elbo-total-gap-grid"], abs=1e-9
+    )
+    assert g["elbo-total-gap-grid"] == pytest.approx(g["elbo-vae-gap"], abs=0.02)
+    assert g["elbo-grid-vs-mc"] < 0.02
+    # both gaps are positive; the amortization gap is "small for this easy data set"
+    assert 0 < g["elbo-amort-gap"] < g["elbo-approx-gap"]
+    assert g["elbo-amort-share"] < 25
+
+
+def test_the_best_gaussians_sit_off_the_peaks_as_far_as_the_encoders(g):
+    assert g["elbo-best-offset"] > 0.2
+    assert g["elbo-best-offset"] == pytest.approx(g["elbo-vae-offset"], rel=0.1)

@@ -1,8 +1,11 @@
 import numpy as np
 import pytest
 
+import vae_lib
 from vae_lib import VAE, VAEConfig, importance_weighted_bound
 from vae_lib.evaluation.quadrature import (
+    best_gaussian_grid,
+    gaussian_elbo_grid,
     latent_grid,
     vae_log_joint_grid,
     vae_log_marginal_grid,
@@ -84,3 +87,71 @@ def test_bad_input():
         vae_log_marginal_grid(small_vae(2), np.full((1, 6), 2.0))
     with pytest.raises(ValueError, match="latent_dim must be 1 or 2"):
         latent_grid(3)
+
+
+# ----------------------------------------------------------------------------- best Gaussian
+def gaussian_log_joint(axis, centre, scale, log_evidence):
+    """log p(x, z) = log p(x) + log N(z; centre, diag scale²) on the grid, for one example:
+    its posterior is that Gaussian, so the best Gaussian closes the gap exactly."""
+    k = len(centre)
+    mesh = np.stack([m.ravel() for m in np.meshgrid(*([axis] * k), indexing="ij")], -1)
+    log_density = -0.5 * np.sum(
+        np.log(2 * np.pi * scale**2) + ((mesh - centre) / scale) ** 2, axis=1
+    )
+    return (log_evidence + log_density)[None]
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_gaussian_elbo_grid_gradient_matches_finite_differences(k):
+    rng = np.random.default_rng(k)
+    axis = np.linspace(-6, 6, 121)
+    log_joint = rng.normal(size=(3, 121**k)).cumsum(axis=1) * 0.01  # any smooth-ish function
+    mu, logvar = rng.normal(size=(3, k)), rng.normal(-1, 0.3, size=(3, k))
+    _, d_mu, d_logvar = gaussian_elbo_grid(log_joint, axis, mu, logvar)
+    for param, grad in ((mu, d_mu), (logvar, d_logvar)):
+        for idx in np.ndindex(param.shape):
+            old, h = param[idx], 1e-6
+            param[idx] = old + h
+            up = gaussian_elbo_grid(log_joint, axis, mu, logvar)[0][idx[0]]
+            param[idx] = old - h
+            down = gaussian_elbo_grid(log_joint, axis, mu, logvar)[0][idx[0]]
+            param[idx] = old
+            assert grad[idx] == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-8)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_best_gaussian_finds_a_gaussian_posterior_and_closes_the_gap(k):
+    axis = np.linspace(-6, 6, 241)
+    centre, scale = np.array([0.7, -1.2])[:k], np.array([0.4, 0.25])[:k]
+    log_joint = gaussian_log_joint(axis, centre, scale, log_evidence=-3.0)
+    elbo, _, _ = gaussian_elbo_grid(log_joint, axis, centre[None], 2 * np.log(scale)[None])
+    assert elbo[0] == pytest.approx(-3.0, abs=1e-6)  # q = posterior: the ELBO is log p(x)
+    mu, logvar, best = best_gaussian_grid(
+        log_joint, axis, np.zeros((1, k)), np.zeros((1, k)), steps=1500, lr=0.02
+    )
+    np.testing.assert_allclose(mu[0], centre, atol=1e-3)
+    np.testing.assert_allclose(np.exp(0.5 * logvar[0]), scale, atol=1e-3)
+    assert best[0] == pytest.approx(-3.0, abs=1e-5)
+
+
+def test_the_best_gaussian_sits_between_the_encoder_and_the_evidence():
+    rng = np.random.default_rng(0)
+    x, _ = vae_lib.patterns(60, rng)
+    model = vae_lib.VAE(vae_lib.VAEConfig(input_dim=16, hidden_dims=(16,), latent_dim=2), rng)
+    vae_lib.fit(model, x, epochs=40, batch_size=20, lr=3e-3, rng=rng, progress=False)
+    axis, log_joint, _ = vae_log_joint_grid(model, x[:8])
+    mu, logvar = model.encode(x[:8])
+    encoder_elbo, _, _ = gaussian_elbo_grid(log_joint, axis, mu, logvar)
+    # the grid's ELBO of the encoder's q agrees with the model's own Monte Carlo estimate
+    mc = model.elbo(x[:8], rng, n_samples=20000).elbo
+    np.testing.assert_allclose(encoder_elbo, mc, atol=0.05)
+    _, _, best = best_gaussian_grid(log_joint, axis, mu, logvar, steps=400)
+    evidence = vae_log_marginal_grid(model, x[:8])
+    assert np.all(encoder_elbo <= best + 1e-9) and np.all(best <= evidence)
+
+
+def test_gaussian_elbo_grid_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match="expected mu and logvar of shape"):
+        gaussian_elbo_grid(
+            np.zeros((2, 9)), np.linspace(-1, 1, 3), np.zeros((2, 3)), np.zeros((2, 3))
+        )
