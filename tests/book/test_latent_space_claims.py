@@ -143,3 +143,25 @@ def test_every_model_fits_its_training_set_better_than_the_test_set(g):
 
 def test_numbers_are_far_from_the_literature(g):
     assert all(g[f"latent-L1000-{s}"] < -90 for s in ROWS)
+
+
+def test_the_prior_has_holes_where_the_codes_are_not(g):
+    # "a prior sample falls into a hole ...% of the time": a real but minor share
+    assert 3 < g["latent-hole-mass"] < 40
+    assert g["latent-hole-mass-se"] < 0.1 * g["latent-hole-mass"]
+
+
+def test_elbo_surgery(g):
+    log_n = g["latent-split-log-n"]
+    assert log_n == pytest.approx(math.log(1000))
+    for s in ROWS:
+        kl, info = g[f"latent-split-average_kl-{s}"], g[f"latent-split-mutual_information-{s}"]
+        assert kl == pytest.approx(g[f"latent-kl-{s}"], rel=1e-6)  # the table's KL column
+        assert kl == pytest.approx(info + g[f"latent-split-marginal_kl-{s}"])
+        assert 0 < info < log_n + 3 * g[f"latent-split-mutual_information_se-{s}"]
+    # the 2-D models spend most of their KL on information
+    for s in ("2d", "2d-deep"):
+        assert g[f"latent-split-mutual_information-{s}"] > 0.5 * g[f"latent-split-average_kl-{s}"]
+    # the 20-D model reaches the ceiling; most of its KL is marginal
+    assert g["latent-split-mutual_information-20d"] > log_n - 0.1
+    assert g["latent-split-marginal_kl-20d"] > 2 * g["latent-split-mutual_information-20d"]
