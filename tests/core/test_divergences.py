@@ -118,3 +118,52 @@ def test_monte_carlo_bad_input():
         kl_monte_carlo([0.0], [0.0], 10, 0)
     with pytest.raises(ValueError, match=r"logvar must have shape \(2\); got shape \(1,\)"):
         kl_monte_carlo([0.0, 1.0], [0.0], 10, np.random.default_rng(0))
+
+
+# ----------------------------------------------------------------------------- Gaussian kernels
+def test_diag_gaussians_kernel_is_the_checked_function():
+    from vae_lib.core.divergences import kl_diag_gaussians_kernel
+
+    rng = np.random.default_rng(5)
+    args = rng.normal(size=(4, 6, 3))
+    np.testing.assert_array_equal(kl_diag_gaussians_kernel(*args), kl_diag_gaussians(*args))
+
+
+def test_diag_gaussians_against_monte_carlo():
+    rng = np.random.default_rng(6)
+    mu_q, logvar_q, mu_p, logvar_p = rng.normal(size=(4, 5, 3))
+    s = 200_000
+    z = mu_q + np.exp(0.5 * logvar_q) * rng.standard_normal((s, 5, 3))
+
+    def logn(z, m, lv):
+        return -0.5 * np.sum(np.log(2 * np.pi) + lv + (z - m) ** 2 / np.exp(lv), axis=-1)
+
+    ratio = logn(z, mu_q, logvar_q) - logn(z, mu_p, logvar_p)  # (s, 5)
+    se = ratio.std(axis=0) / np.sqrt(s)
+    exact = kl_diag_gaussians(mu_q, logvar_q, mu_p, logvar_p)
+    assert np.all(np.abs(ratio.mean(axis=0) - exact) < 4 * se)
+
+
+def test_diag_gaussians_gradient_against_finite_differences():
+    from vae_lib.core.divergences import kl_diag_gaussians_grad
+    from vae_lib.testing import assert_gradient
+
+    rng = np.random.default_rng(7)
+    args = list(rng.normal(size=(4, 3, 4)))
+    grads = kl_diag_gaussians_grad(*args)
+    for i, name in enumerate(("mu_q", "logvar_q", "mu_p", "logvar_p")):
+        assert grads[i].shape == (3, 4)
+        assert_gradient(grads[i], lambda: float(np.sum(kl_diag_gaussians(*args))), args[i], name)
+
+
+def test_diag_gaussians_gradient_broadcasts_and_checks():
+    from vae_lib.core.divergences import kl_diag_gaussians_grad
+
+    d_mu_q, d_logvar_q, d_mu_p, d_logvar_p = kl_diag_gaussians_grad(np.ones((2, 3)), 0.0, 0.0, 0.0)
+    np.testing.assert_array_equal(d_mu_q, np.ones((2, 3)))
+    np.testing.assert_array_equal(d_mu_p, -np.ones((2, 3)))
+    assert d_logvar_q.shape == d_logvar_p.shape == (2, 3)
+    with pytest.raises(ValueError, match="do not broadcast"):
+        kl_diag_gaussians_grad(np.zeros(3), np.zeros(2), 0.0, 0.0)
+    with pytest.raises(ValueError, match="logvar_p must be finite"):
+        kl_diag_gaussians_grad(0.0, 0.0, 0.0, np.nan)

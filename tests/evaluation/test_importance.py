@@ -114,3 +114,27 @@ def test_load_or_estimate_bounds_rejects_bad_input(small_model, tmp_path):
         load_or_estimate_bounds(model, x, k=5, ks=(10,), seed=0, cache_dir=tmp_path)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         load_or_estimate_bounds(model, x * 2, k=5, ks=(1,), seed=0, cache_dir=tmp_path)
+
+
+def test_load_or_estimate_bounds_takes_a_conditional_models_tuple_batch(tmp_path):
+    rng = np.random.default_rng(0)
+    model = vae_lib.CVAE(
+        vae_lib.CVAEConfig(input_dim=6, hidden_dims=(5,), latent_dim=2, n_classes=3), rng
+    )
+    x = (rng.uniform(size=(7, 6)).astype(np.float32), rng.integers(0, 3, size=7))
+    bounds = load_or_estimate_bounds(
+        model, x, k=20, ks=(1, 20), seed=3, batch_size=3, cache_dir=tmp_path
+    )
+    recipe_rng = np.random.default_rng(3)
+    log_w = np.concatenate(
+        [
+            model.log_weights(model.batch_rows(x, slice(i, i + 3)), 20, recipe_rng)
+            for i in (0, 3, 6)
+        ],
+        axis=1,
+    )
+    np.testing.assert_array_equal(bounds[20], vae_lib.bounds_by_k(log_w, (20,))[0])
+    again = load_or_estimate_bounds(
+        model, x, k=20, ks=(1, 20), seed=3, batch_size=3, cache_dir=tmp_path
+    )
+    np.testing.assert_array_equal(again[1], bounds[1])

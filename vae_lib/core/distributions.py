@@ -230,3 +230,115 @@ def reparameterize_backward(dz, logvar, eps) -> tuple[np.ndarray, np.ndarray]:
             f"{logvar.shape} and eps {eps.shape}"
         )
     return dz.copy(), dz * eps * 0.5 * np.exp(0.5 * logvar)
+
+
+# ----------------------------------------------------------------------------- continuous Bernoulli
+#: Below this |logit| the continuous Bernoulli's normaliser is its Taylor series (λ near 1/2),
+#: where the closed form would subtract two nearly equal numbers.
+CB_TAYLOR_BELOW = 0.1
+# log C(ℓ) - log 2 = ℓ²/12 - 7ℓ⁴/1440 + 31ℓ⁶/90720 - 127ℓ⁸/4838400 + ..., and its derivative
+_CB_LOG_NORM_SERIES = (1 / 12, -7 / 1440, 31 / 90720, -127 / 4838400)
+_CB_LOG_NORM_GRAD_SERIES = (1 / 6, -7 / 360, 31 / 15120, -127 / 604800, 73 / 3421440)
+
+
+def continuous_bernoulli_log_norm_kernel(logits: np.ndarray) -> np.ndarray:
+    r""":func:`continuous_bernoulli_log_norm` without its checks (elementwise, float64 inside)."""
+    a = np.abs(np.asarray(logits, dtype=np.float64))
+    small = a < CB_TAYLOR_BELOW
+    out = np.empty_like(a)
+    # away from 1/2: log C = log a - log tanh(a/2), tanh(a/2) = (1 - e^-a)/(1 + e^-a)
+    big = a[~small]
+    e = np.exp(-big)
+    out[~small] = np.log(big) - np.log(-np.expm1(-big)) + np.log1p(e)
+    s = a[small] ** 2
+    out[small] = LOG_2 + s * (
+        _CB_LOG_NORM_SERIES[0]
+        + s * (_CB_LOG_NORM_SERIES[1] + s * (_CB_LOG_NORM_SERIES[2] + s * _CB_LOG_NORM_SERIES[3]))
+    )
+    return out
+
+
+def continuous_bernoulli_log_norm_grad_kernel(logits: np.ndarray) -> np.ndarray:
+    r""":func:`continuous_bernoulli_log_norm_grad` without its checks (float64 inside)."""
+    ell = np.asarray(logits, dtype=np.float64)
+    a = np.abs(ell)
+    small = a < CB_TAYLOR_BELOW
+    out = np.empty_like(a)
+    big = a[~small]
+    # 1/a - 1/sinh(a), with 1/sinh(a) = 2 e^-a / (1 - e^-2a), which cannot overflow
+    out[~small] = 1.0 / big - 2.0 * np.exp(-big) / -np.expm1(-2.0 * big)
+    s = a[small] ** 2
+    c = _CB_LOG_NORM_GRAD_SERIES
+    out[small] = a[small] * (c[0] + s * (c[1] + s * (c[2] + s * (c[3] + s * c[4]))))
+    return np.sign(ell) * out  # an odd function of ℓ
+
+
+def continuous_bernoulli_log_likelihood_kernel(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """:func:`continuous_bernoulli_log_likelihood` without its checks."""
+    return bernoulli_log_likelihood_kernel(x, logits) + np.sum(
+        continuous_bernoulli_log_norm_kernel(logits), axis=-1
+    )
+
+
+def continuous_bernoulli_log_norm(logits) -> np.ndarray:
+    r"""log C(λ), the log normalising constant of the continuous Bernoulli, from the logits.
+
+    The continuous Bernoulli (Loaiza-Ganem & Cunningham 2019) is the density on [0, 1]
+    :math:`p(x \mid \lambda) = C(\lambda)\, \lambda^x (1 - \lambda)^{1 - x}`, with
+
+    .. math:: C(\lambda) = \frac{2 \operatorname{artanh}(1 - 2\lambda)}{1 - 2\lambda}
+              \;(\lambda \ne \tfrac12), \qquad C(\tfrac12) = 2.
+
+    With λ = σ(ℓ), 1 - 2λ = -tanh(ℓ/2) and artanh(1 - 2λ) = -ℓ/2, so
+    :math:`C = \ell / \tanh(\ell/2)`: the density is :math:`\propto e^{\ell x}`, an exponential
+    truncated to [0, 1]. Computed as log|ℓ| - log tanh(|ℓ|/2) from ``expm1``/``log1p``, and
+    by its Taylor series :math:`\log 2 + \ell^2/12 - 7\ell^4/1440 + \dots` for
+    |ℓ| < :data:`CB_TAYLOR_BELOW` (λ near 1/2), where the closed form loses digits.
+
+    Parameters
+    ----------
+    logits : ndarray, any shape
+
+    Returns
+    -------
+    ndarray, shape of ``logits``, float64
+        Between log 2 (at ℓ = 0) and about log|ℓ| (for large |ℓ|).
+    """
+    return continuous_bernoulli_log_norm_kernel(check_array(logits, "logits"))
+
+
+def continuous_bernoulli_log_norm_grad(logits) -> np.ndarray:
+    r"""d log C / dℓ = 1/ℓ - 1/sinh ℓ (0 at ℓ = 0), elementwise; a Taylor series near 0."""
+    return continuous_bernoulli_log_norm_grad_kernel(check_array(logits, "logits"))
+
+
+def continuous_bernoulli_log_likelihood(x, logits) -> np.ndarray:
+    r"""Log-density of grey levels ``x`` under independent continuous Bernoullis.
+
+    .. math:: \log p(x \mid \ell) = \sum_d x_d \ell_d - \log(1 + e^{\ell_d})
+              + \log C(\ell_d)
+
+    The Bernoulli log-likelihood plus the log normalisers that make each factor a density
+    on [0, 1] (see :func:`continuous_bernoulli_log_norm`). Its gradient in the logits is
+    :math:`x - \sigma(\ell) + \frac{1}{\ell} - \frac{1}{\sinh \ell} = x - \mathbb E[x]`.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., D), values in [0, 1]
+    logits : ndarray, shape (..., D), broadcastable against ``x``
+
+    Returns
+    -------
+    ndarray, shape (...), nats (a density: it can be positive)
+    """
+    x = check_unit_interval(check_array(x, "x"), "x")
+    logits = check_array(logits, "logits")
+    check_broadcastable(x=x, logits=logits)
+    return continuous_bernoulli_log_likelihood_kernel(x, logits)
+
+
+def continuous_bernoulli_mean(logits) -> np.ndarray:
+    r"""The mean of the continuous Bernoulli, :math:`\sigma(\ell) - 1/\ell + 1/\sinh\ell`
+    (1/2 at ℓ = 0); unlike the Bernoulli's σ(ℓ), it is pulled towards 1/2."""
+    logits = check_array(logits, "logits")
+    return sigmoid(logits) - continuous_bernoulli_log_norm_grad_kernel(logits)

@@ -76,9 +76,58 @@ def kl_diag_gaussians(mu_q, logvar_q, mu_p, logvar_p) -> np.ndarray:
     mu_p, logvar_p = check_array(mu_p, "mu_p"), check_array(logvar_p, "logvar_p")
     check_broadcastable(mu_q=mu_q, logvar_q=logvar_q, mu_p=mu_p, logvar_p=logvar_p)
     with np.errstate(over="ignore", invalid="ignore"):
-        ratio = np.exp(logvar_q - logvar_p) + (mu_q - mu_p) ** 2 * np.exp(-logvar_p)
-        out = 0.5 * np.sum(ratio - 1.0 + logvar_p - logvar_q, axis=-1)
+        out = kl_diag_gaussians_kernel(mu_q, logvar_q, mu_p, logvar_p)
     return finite_result(out, "the KL divergence", "mu_q, logvar_q, mu_p and logvar_p")
+
+
+def kl_diag_gaussians_kernel(mu_q, logvar_q, mu_p, logvar_p) -> np.ndarray:
+    """:func:`kl_diag_gaussians` without its checks (for models, on arrays already checked)."""
+    ratio = np.exp(logvar_q - logvar_p) + (mu_q - mu_p) ** 2 * np.exp(-logvar_p)
+    return 0.5 * np.sum(ratio - 1.0 + logvar_p - logvar_q, axis=-1)
+
+
+def kl_diag_gaussians_grad_kernel(mu_q, logvar_q, mu_p, logvar_p):
+    r"""The four partial derivatives of :func:`kl_diag_gaussians`, entry by entry.
+
+    With :math:`\delta = \mu_q - \mu_p` and :math:`r = \sigma_q^2 / \sigma_p^2`,
+
+    .. math::
+        \frac{\partial\,\mathrm{KL}}{\partial \mu_q} = \frac{\delta}{\sigma_p^2}
+        = -\frac{\partial\,\mathrm{KL}}{\partial \mu_p}, \qquad
+        \frac{\partial\,\mathrm{KL}}{\partial \log\sigma_q^2} = \tfrac12 (r - 1), \qquad
+        \frac{\partial\,\mathrm{KL}}{\partial \log\sigma_p^2}
+        = \tfrac12 \left(1 - r - \frac{\delta^2}{\sigma_p^2}\right).
+
+    Returns
+    -------
+    d_mu_q, d_logvar_q, d_mu_p, d_logvar_p : ndarray
+        New arrays, each of the shape its formula broadcasts to (the arguments' common
+        shape when they all have one).
+    """
+    delta = mu_q - mu_p
+    scaled = delta * np.exp(-logvar_p)  # δ / σ_p²
+    ratio = np.exp(logvar_q - logvar_p)
+    d_logvar_q = 0.5 * (ratio - 1.0)
+    d_logvar_p = 0.5 * (1.0 - ratio - delta * scaled)
+    return scaled, d_logvar_q, -scaled, d_logvar_p
+
+
+def kl_diag_gaussians_grad(mu_q, logvar_q, mu_p, logvar_p):
+    """Gradients of :func:`kl_diag_gaussians` with respect to each of its four arguments
+    (see :func:`kl_diag_gaussians_grad_kernel`), each of the arguments' broadcast shape."""
+    mu_q, logvar_q = check_array(mu_q, "mu_q"), check_array(logvar_q, "logvar_q")
+    mu_p, logvar_p = check_array(mu_p, "mu_p"), check_array(logvar_p, "logvar_p")
+    shape = check_broadcastable(mu_q=mu_q, logvar_q=logvar_q, mu_p=mu_p, logvar_p=logvar_p)
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = kl_diag_gaussians_grad_kernel(mu_q, logvar_q, mu_p, logvar_p)
+    return tuple(
+        finite_result(
+            np.broadcast_to(g, shape).copy(),
+            "the KL divergence's gradient",
+            "mu_q, logvar_q, mu_p and logvar_p",
+        )
+        for g in grads
+    )
 
 
 def kl_per_dimension(mu, logvar) -> np.ndarray:
@@ -139,4 +188,12 @@ def kl_monte_carlo(mu, logvar, n_samples: int, rng: np.random.Generator):
     return log_ratio.mean(axis=0), log_ratio.std(axis=0, ddof=1) / np.sqrt(n_samples)
 
 
-__all__ = ["kl_categorical", "kl_diag_gaussians", "kl_monte_carlo", "kl_per_dimension"]
+__all__ = [
+    "kl_categorical",
+    "kl_diag_gaussians",
+    "kl_diag_gaussians_grad",
+    "kl_diag_gaussians_grad_kernel",
+    "kl_diag_gaussians_kernel",
+    "kl_monte_carlo",
+    "kl_per_dimension",
+]

@@ -113,6 +113,30 @@ class Tanh:
 _ACTIVATION_LAYERS = {"relu": ReLU, "tanh": Tanh}
 
 
+def check_network(sizes, activation: str, dtype) -> tuple[tuple[int, ...], np.dtype]:
+    """The checks of every network of fully connected layers: at least two positive widths,
+    at most :data:`MAX_PARAMS` parameters, a known activation and a float dtype.
+
+    Returns
+    -------
+    sizes : tuple of int
+    dtype : numpy dtype
+    """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
+        raise ValueError(f"sizes must list at least two widths; got {sizes!r}")
+    sizes = tuple(check_positive_int(s, "sizes entry") for s in sizes)
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    if n_params > MAX_PARAMS:
+        raise ValueError(
+            f"sizes {sizes} make {n_params:,} parameters; at most {MAX_PARAMS:,} are allowed"
+        )
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
+    if activation not in _ACTIVATION_LAYERS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+    return sizes, np.dtype(dtype)
+
+
 class MLP:
     """A multilayer perceptron: Linear, activation, …, Linear (no activation at the end).
 
@@ -133,20 +157,8 @@ class MLP:
         dtype=np.float32,
     ):
         rng = check_rng(rng)
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
-            raise ValueError(f"sizes must list at least two widths; got {sizes!r}")
-        sizes = tuple(check_positive_int(s, "sizes entry") for s in sizes)
-        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-        if n_params > MAX_PARAMS:
-            raise ValueError(
-                f"sizes {sizes} make {n_params:,} parameters; at most {MAX_PARAMS:,} are allowed"
-            )
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
-        if activation not in _ACTIVATION_LAYERS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
-        self.sizes = sizes
-        self.dtype = np.dtype(dtype)
+        self.sizes, self.dtype = check_network(sizes, activation, dtype)
+        sizes = self.sizes
         self.layers: list = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             self.layers.append(Linear(n_in, n_out, rng, dtype))

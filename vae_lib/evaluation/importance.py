@@ -141,8 +141,9 @@ def load_or_estimate_bounds(
     Computing, when needed, is exactly::
 
         rng = np.random.default_rng(seed)
-        log_w = np.concatenate([log_importance_weights(model, x[i:i + batch_size], k, rng)
-                                for i in range(0, len(x), batch_size)], axis=1)
+        rows = lambda i: model.batch_rows(x, slice(i, i + batch_size))  # x[i:i + batch_size]
+        log_w = np.concatenate([log_importance_weights(model, rows(i), k, rng)
+                                for i in range(0, model.batch_length(x), batch_size)], axis=1)
         bounds = bounds_by_k(log_w, ks)
 
     The result is stored in the folder of :func:`vae_lib.default_cache_dir` (or
@@ -154,7 +155,8 @@ def load_or_estimate_bounds(
     Parameters
     ----------
     model : a model with ``log_weights``
-    x : ndarray, shape (N, D), values in [0, 1]
+    x : what the model's ``check_batch`` accepts: an (N, D) array, or a tuple of arrays
+        (images and labels for a conditional model)
     k : int
         Importance samples drawn per example (K_max of :func:`bounds_by_k`).
     ks : sequence of int
@@ -173,7 +175,8 @@ def load_or_estimate_bounds(
         ``{k: ndarray of shape (N,)}``, nats, for each k of ``ks``.
     """
     model = _check_model(model)
-    x = np.ascontiguousarray(model.check_batch(x, "x"))
+    x = model.check_batch(x, "x")  # an array, or a tuple of arrays (e.g. images and labels)
+    n = model.batch_length(x)
     k = check_positive_int(k, "k")
     ks = _check_ks(ks, k, "k")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -181,7 +184,11 @@ def load_or_estimate_bounds(
     key_fields = {
         "estimate": "importance-weighted bounds",
         **model_fingerprint(model),
-        "data": data_fingerprint(x),
+        "data": (
+            [data_fingerprint(np.ascontiguousarray(part)) for part in x]
+            if isinstance(x, tuple)
+            else data_fingerprint(np.ascontiguousarray(x))
+        ),
         "k": k,
         "ks": list(ks),
         "seed": seed,
@@ -192,8 +199,8 @@ def load_or_estimate_bounds(
         rng = np.random.default_rng(seed)
         log_w = np.concatenate(
             [
-                model.log_weights(x[i : i + batch_size], k, rng)
-                for i in range(0, len(x), batch_size)
+                model.log_weights(model.batch_rows(x, slice(i, i + batch_size)), k, rng)
+                for i in range(0, n, batch_size)
             ],
             axis=1,
         )
@@ -201,7 +208,7 @@ def load_or_estimate_bounds(
 
     def load(path, key) -> dict[str, np.ndarray]:
         arrays = load_arrays_keyed(path, key)
-        if arrays["bounds"].shape != (len(ks), len(x)):
+        if arrays["bounds"].shape != (len(ks), n):
             raise ValueError(f"its bounds have shape {arrays['bounds'].shape}")
         return arrays
 

@@ -10,6 +10,18 @@ Its gradient is Burda et al.'s eq. 14, :math:`\\sum_k \\tilde w_k \\nabla \\log 
 normalised weights :math:`\\tilde w_k = w_k / \\sum_j w_j` held constant: the softmax is the
 exact derivative of the log-sum-exp, so nothing flows through the weights themselves. With
 K = 1 the step is a VAE step whose KL term is estimated from the sample instead of exactly.
+
+With ``gradient="dreg"`` the encoder's gradient is instead the doubly reparameterized
+estimator of Tucker et al. (2019),
+
+.. math:: \\nabla_\\phi \\mathcal L_K \\approx \\sum_k \\tilde w_k^2
+          \\frac{\\partial \\log w_k}{\\partial z_k} \\frac{\\partial z_k}{\\partial \\phi},
+
+the gradient in φ of the surrogate :math:`\\sum_k \\operatorname{stop}(\\tilde w_k^2) \\log w_k`
+in which log q(z_k | x) is evaluated at a stopped φ: the score-function part of the IWAE
+gradient (log q's dependence on φ at fixed z) is replaced by its reparameterized
+expectation. Both estimators have the same expectation, the gradient of L_K; the decoder's
+gradient is the same in both.
 """
 
 from __future__ import annotations
@@ -24,16 +36,27 @@ from ..core.validation import check_positive_int
 from .base import LossTerms, register
 from .vae import VAE, VAEConfig
 
+#: The encoder gradient estimators an IWAE can train with.
+GRADIENTS = ("iwae", "dreg")
+
 
 @dataclass(frozen=True)
 class IWAEConfig(VAEConfig):
-    """A :class:`VAEConfig` and ``n_samples``, the K of the bound trained on (β must be 1)."""
+    """A :class:`VAEConfig` and ``n_samples``, the K of the bound trained on (β must be 1).
+
+    ``gradient`` chooses the encoder's gradient estimator: ``"iwae"`` (Burda et al.'s eq. 14,
+    the exact gradient of the sampled bound) or ``"dreg"`` (doubly reparameterized, Tucker
+    et al. 2019: the same expectation, less noise at large K).
+    """
 
     n_samples: int = 5
+    gradient: str = "iwae"
 
     def __post_init__(self):
         super().__post_init__()
         check_positive_int(self.n_samples, "n_samples")
+        if self.gradient not in GRADIENTS:
+            raise ValueError(f"gradient must be one of {GRADIENTS}; got {self.gradient!r}")
         if self.beta != 1.0:
             raise ValueError(
                 f"the importance-weighted bound has no β: beta must be 1; got {self.beta}"
@@ -59,6 +82,10 @@ class IWAE(VAE):
 
     def forward_backward(self, x: np.ndarray, eps: np.ndarray) -> LossTerms:
         """-L_K on a checked batch x (N, D) with noise eps (K, N, latent), and its gradient.
+
+        With ``gradient="dreg"`` the encoder's part of ``grads`` is the DReG estimate, which is
+        not the derivative of this loss at this noise but has the same expectation (the
+        decoder's part is unchanged).
 
         Returns
         -------
@@ -88,9 +115,17 @@ class IWAE(VAE):
         dlogits *= scale  # ∂/∂ℓ of -log p(x|z) is σ(ℓ) - x
         dz = self.decoder.backward(dlogits.reshape(n_samples * n, -1)).reshape(n_samples, n, k)
         dz += scale * z  # -log p(z) adds z
+        dreg = self.config.gradient == "dreg"
+        if dreg:
+            # the path derivative alone: ∂log q/∂z = -(z - μ)/σ² = -ε/σ joins ∂log p(x, z)/∂z,
+            # and each sample is weighted by w̃² instead of w̃
+            dz -= scale * (eps / std)
+            dz *= weights[..., None]
         dh = np.empty((n, 2 * k), dtype=self.dtype)
         dh[:, :k] = dz.sum(axis=0)
-        dh[:, k:] = np.sum(dz * eps, axis=0) * (0.5 * std) - 0.5 / n  # + log q adds ½ per unit
+        dh[:, k:] = np.sum(dz * eps, axis=0) * (0.5 * std)
+        if not dreg:
+            dh[:, k:] -= 0.5 / n  # + log q adds ½ per unit (the total derivative in log σ²)
         self.encoder.backward(dh, need_input_grad=False)
 
         bound = float(np.mean(log_sum - np.log(n_samples)))

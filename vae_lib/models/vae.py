@@ -215,13 +215,13 @@ class VAE(Model):
         return self.decoder.forward(self._check_codes(z))
 
     def decode_mean(self, z) -> np.ndarray:
-        """The mean image E[x|z] = σ(logits), shape (N, D), values in (0, 1)."""
-        return sigmoid(self.decode(z))
+        """The mean image E[x|z] (σ(logits) for the Bernoulli), shape (N, D)."""
+        return self.mean(self.decode(z))
 
     def reconstruct(self, x) -> np.ndarray:
-        """Decode the posterior mean: σ(decoder(μ(x))), shape (N, D)."""
+        """Decode the posterior mean: E[x | z = μ(x)], shape (N, D)."""
         mu, _ = self.encode(x)
-        return sigmoid(self.decoder.forward(np.ascontiguousarray(mu)))
+        return self.mean(self.decoder.forward(np.ascontiguousarray(mu)))
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw z ~ N(0, I) and return (z, mean image) of shapes (n, K) and (n, D)."""
@@ -229,7 +229,37 @@ class VAE(Model):
         check_size(n * self.config.input_dim, f"n={n} samples")
         rng = check_rng(rng)
         z = rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
-        return z, sigmoid(self.decoder.forward(z))
+        return z, self.mean(self.decoder.forward(z))
+
+    # ------------------------------------------------------------------ the likelihood
+    # The likelihood p(x|z) as methods on the decoder's output, so that a model of other
+    # data (grey levels, say) overrides these and keeps the rest of the VAE.
+    def log_likelihood(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """log p(x|z) of each row from the decoder's output: x (N, D), out (N, D) -> (N,).
+        Here a Bernoulli per pixel with logits ``out``."""
+        return bernoulli_log_likelihood_kernel(x, out)
+
+    def likelihood_step(self, x: np.ndarray, out: np.ndarray, scale: float):
+        """Σ_n log p(x_n | z_n) and its gradient ∂(-scale · Σ_n log p)/∂out, together.
+
+        For the Bernoulli, log p(x|z) = Σ_d x_d ℓ_d - softplus(ℓ_d), whose gradient in the
+        logits ℓ is x - σ(ℓ); σ(ℓ) comes out of the same tanh as the softplus.
+
+        Returns
+        -------
+        total : float
+        d_out : ndarray, shape (N, D)
+        """
+        sigma, softplus = sigmoid_and_softplus_kernel(out)
+        total = float(np.vdot(x, out)) - float(np.sum(softplus))
+        d_out = sigma
+        d_out -= x
+        d_out *= scale
+        return total, d_out
+
+    def mean(self, out: np.ndarray) -> np.ndarray:
+        """E[x | z] from the decoder's output: σ(logits) for the Bernoulli."""
+        return sigmoid(out)
 
     # ------------------------------------------------------------------ the ELBO
     def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> ELBOTerms:
@@ -255,7 +285,7 @@ class VAE(Model):
             recon = np.zeros(len(x), dtype=np.float64)
             for _ in range(n_samples):
                 z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
-                recon += bernoulli_log_likelihood_kernel(x, self.decoder.forward(z))
+                recon += self.log_likelihood(x, self.decoder.forward(z))
             recon /= n_samples
             kl = kl_standard_normal_kernel(mu, logvar).astype(np.float64)
         self._finite("the ELBO", recon, kl)
@@ -299,15 +329,9 @@ class VAE(Model):
         z = mu + std * eps
         logits = self.decoder.forward(z)
 
-        # log p(x|z) = Σ_d x_d ℓ_d - softplus(ℓ_d), summed over the batch; its gradient in
-        # the logits ℓ is x - σ(ℓ), and σ(ℓ) comes out of the same tanh as the softplus
-        sigma, softplus = sigmoid_and_softplus_kernel(logits)
-        recon_sum = float(np.vdot(x, logits)) - float(np.sum(softplus))
+        # log p(x|z) summed over the batch, and its gradient in the decoder's output
+        recon_sum, dlogits = self.likelihood_step(x, logits, 1.0 / n)
         kl = kl_standard_normal_kernel(mu, logvar)
-
-        dlogits = sigma
-        dlogits -= x
-        dlogits *= 1.0 / n
         dz = self.decoder.backward(dlogits)
 
         # the KL term's weight per unit: free bits exempt the units under λ from it
@@ -350,7 +374,7 @@ class VAE(Model):
             out = np.empty((k, len(x)))
             for i in range(k):
                 z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
-                log_px_z = bernoulli_log_likelihood_kernel(x, self.decoder.forward(z))
+                log_px_z = self.log_likelihood(x, self.decoder.forward(z))
                 log_pz = standard_normal_log_density_kernel(z)
                 log_qz = gaussian_log_density_kernel(z, mu, logvar)
                 out[i] = log_px_z + log_pz - log_qz

@@ -1,0 +1,524 @@
+r"""A hierarchical VAE with two stochastic layers and ladder inference (Sønderby et al. 2016).
+
+The generative model is a chain from the top down,
+
+.. math:: p(z_2) = \mathcal N(0, I), \qquad
+          p(z_1 \mid z_2) = \mathcal N(\mu_p(z_2), \operatorname{diag}\sigma_p^2(z_2)), \qquad
+          p(x \mid z_1) = \operatorname{Bernoulli}(\sigma(\ell(z_1))),
+
+and inference goes up and then down. A deterministic bottom-up pass gives
+:math:`d_1 = f_1(x)` and :math:`d_2 = f_2(d_1)`, and from them the encoder's Gaussians
+:math:`(\hat\mu_1, \hat\sigma_1^2)` and :math:`(\hat\mu_2, \hat\sigma_2^2)`. The top layer is
+:math:`q(z_2 \mid x) = \mathcal N(\hat\mu_2, \hat\sigma_2^2)`; going down, the posterior of the
+bottom layer merges the encoder's Gaussian with the prior's (eq. ``hvae-merge``):
+
+.. math:: q(z_1 \mid z_2, x) \propto \mathcal N(z_1; \hat\mu_1, \hat\sigma_1^2)\,
+          \mathcal N(z_1; \mu_p(z_2), \sigma_p^2(z_2)).
+
+The model is a :class:`~vae_lib.models.vae.VAE` whose code has two layers: it keeps the
+VAE's decoder p(x | z1), its input checks and its KL warm-up (``kl_warmup_epochs``, the KL
+weight :attr:`kl_weight` set by ``start_epoch``), and adds the top layer, the prior network
+and the merge. Everything that reads a code of one layer (``encode``, ``sample``,
+``reconstruct``, ``elbo``, ``log_weights``) is its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.distributions import (
+    bernoulli_log_likelihood_kernel,
+    gaussian_log_density_kernel,
+    kl_standard_normal_kernel,
+    sigmoid,
+    sigmoid_and_softplus_kernel,
+    standard_normal_log_density_kernel,
+)
+from ..core.divergences import kl_diag_gaussians_grad_kernel, kl_diag_gaussians_kernel
+from ..core.nn import MLP, ReLU, Tanh
+from ..core.objectives import ELBOTerms
+from ..core.validation import (
+    check_array,
+    check_broadcastable,
+    check_positive_int,
+    check_rng,
+    check_size,
+)
+from .base import LossTerms, register
+from .vae import VAE, VAEConfig
+
+
+# ----------------------------------------------------------------------------- the merge
+def precision_weighted_merge_kernel(mu_a, logvar_a, mu_b, logvar_b):
+    r""":func:`precision_weighted_merge` without its checks; also returns the weight w."""
+    w = sigmoid(logvar_b - logvar_a)  # σ_b² / (σ_a² + σ_b²), the share of μ_a
+    one_minus_w = sigmoid(logvar_a - logvar_b)
+    softplus = sigmoid_and_softplus_kernel(logvar_a - logvar_b)[1]
+    mu = w * mu_a + one_minus_w * mu_b
+    logvar = logvar_a - softplus  # log σ_a² + log w
+    return mu, logvar, w, one_minus_w
+
+
+def precision_weighted_merge(mu_a, logvar_a, mu_b, logvar_b):
+    r"""The Gaussian proportional to the product of two diagonal Gaussians (eq. ``hvae-merge``).
+
+    .. math:: \mathcal N(z; \mu_a, \sigma_a^2)\, \mathcal N(z; \mu_b, \sigma_b^2) \propto
+              \mathcal N(z; \mu, \sigma^2), \qquad
+              \sigma^{-2} = \sigma_a^{-2} + \sigma_b^{-2}, \qquad
+              \mu = \frac{\mu_a \sigma_a^{-2} + \mu_b \sigma_b^{-2}}{\sigma_a^{-2} + \sigma_b^{-2}}
+
+    computed in log space as :math:`\mu = w \mu_a + (1 - w) \mu_b` and
+    :math:`\log\sigma^2 = \log\sigma_a^2 - \operatorname{softplus}(\log\sigma_a^2 -
+    \log\sigma_b^2)`, with :math:`w = \sigma(\log\sigma_b^2 - \log\sigma_a^2)` the share of
+    the first Gaussian's mean: no precision is formed, so no variance overflows.
+
+    Parameters
+    ----------
+    mu_a, logvar_a, mu_b, logvar_b : ndarray, shape (..., K)
+        Broadcastable against each other.
+
+    Returns
+    -------
+    mu, logvar : ndarray, the broadcast shape
+    """
+    args = {
+        name: check_array(a, name)
+        for name, a in (
+            ("mu_a", mu_a),
+            ("logvar_a", logvar_a),
+            ("mu_b", mu_b),
+            ("logvar_b", logvar_b),
+        )
+    }
+    check_broadcastable(**args)
+    mu, logvar, _, _ = precision_weighted_merge_kernel(*args.values())
+    return mu, logvar
+
+
+def precision_weighted_merge_backward(dmu, dlogvar, mu_a, mu_b, w, one_minus_w):
+    r"""Carry ∂L/∂μ and ∂L/∂log σ² of the merge back to its four inputs.
+
+    With :math:`\mu = w\mu_a + (1-w)\mu_b`, :math:`\log\sigma^2 = \log\sigma_a^2 + \log w` and
+    :math:`\partial w / \partial \log\sigma_a^2 = -w(1-w) = -\partial w / \partial \log\sigma_b^2`,
+
+    .. math::
+        \frac{\partial L}{\partial \mu_a} = w\,\frac{\partial L}{\partial \mu}, \quad
+        \frac{\partial L}{\partial \mu_b} = (1-w)\,\frac{\partial L}{\partial \mu}, \quad
+        \frac{\partial L}{\partial \log\sigma_a^2} = w\,\frac{\partial L}{\partial\log\sigma^2}
+        - g, \quad
+        \frac{\partial L}{\partial \log\sigma_b^2} = (1-w)\,
+        \frac{\partial L}{\partial\log\sigma^2} + g,
+
+    where :math:`g = w(1-w)(\mu_a - \mu_b)\,\partial L/\partial\mu`. Arrays of one shape,
+    not checked (the model's backward pass calls it).
+
+    Returns
+    -------
+    dmu_a, dlogvar_a, dmu_b, dlogvar_b : ndarray
+    """
+    g = dmu * (mu_a - mu_b) * (w * one_minus_w)
+    return dmu * w, dlogvar * w - g, dmu * one_minus_w, dlogvar * one_minus_w + g
+
+
+# ----------------------------------------------------------------------------- the model
+@dataclass(frozen=True)
+class HVAEConfig(VAEConfig):
+    """Hyperparameters of an :class:`HVAE`: a :class:`VAEConfig` for x and the bottom layer
+    z1, and the size of the top layer z2 and of the networks between the two layers.
+
+    Attributes
+    ----------
+    latent_dim : int
+        K1, the size of the bottom code z1 (the decoder p(x | z1) reads it).
+    hidden_dims : tuple of int
+        Widths of f1 (x -> d1; d1 is its last hidden layer) and, reversed, of p(x | z1).
+    top_latent_dim : int
+        K2, the size of the top code z2.
+    top_hidden_dims : tuple of int
+        Widths of f2 (d1 -> d2) and, reversed, of the prior network p(z1 | z2).
+    kl_warmup_epochs : int
+        As the VAE's: both KL terms are weighted by β·min(1, (e + 1)/W) in epoch e.
+
+    ``free_bits`` must be 0 (the per-unit rule of the VAE is not defined here).
+    """
+
+    hidden_dims: tuple[int, ...] = (32,)
+    latent_dim: int = 4
+    top_latent_dim: int = 2
+    top_hidden_dims: tuple[int, ...] = (16,)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive_int(self.top_latent_dim, "top_latent_dim")
+        object.__setattr__(self, "top_hidden_dims", tuple(self.top_hidden_dims))
+        if not self.hidden_dims or not self.top_hidden_dims:
+            raise ValueError(
+                "hidden_dims and top_hidden_dims must each name at least one width (d1 and d2 "
+                f"are hidden layers); got {self.hidden_dims} and {self.top_hidden_dims}"
+            )
+        for width in self.top_hidden_dims:
+            check_positive_int(width, "top_hidden_dims entry")
+        if self.free_bits:
+            raise ValueError(
+                f"the hierarchical VAE has no free bits: free_bits must be 0; got {self.free_bits}"
+            )
+
+
+@dataclass
+class HVAEELBOTerms(ELBOTerms):
+    """The ELBO of a two-layer model, in nats: elbo = recon - kl, kl = kl1 + kl2.
+
+    ``kl1`` is E_q(z2|x)[KL(q(z1 | z2, x) ‖ p(z1 | z2))], ``kl2`` is KL(q(z2 | x) ‖ p(z2)).
+    """
+
+    kl1: np.ndarray | float
+    kl2: np.ndarray | float
+
+
+@register("hvae")
+class HVAE(VAE):
+    """A two-layer ladder VAE: p(z2) p(z1 | z2) p(x | z1), with q(z2 | x) q(z1 | z2, x).
+
+    Networks, in ``params`` order: ``encoder`` (f1: x -> d1, then the activation),
+    ``encoder_head`` (d1 -> μ̂1, log σ̂1²), ``top_encoder`` (f2 and its head: d1 -> d2 ->
+    μ̂2, log σ̂2²), ``prior`` (z2 -> μ_p, log σ_p²) and ``decoder`` (z1 -> logits).
+
+    Parameters
+    ----------
+    config : HVAEConfig
+    rng : numpy.random.Generator
+        Draws the initial weights.
+    """
+
+    config_class = HVAEConfig
+    term_labels = {
+        "objective": "objective",
+        "elbo": "ELBO",
+        "recon": "reconstruction",
+        "kl": "KL",
+        "kl1": "KL layer 1",
+        "kl2": "KL layer 2",
+    }
+    #: Quadrature needs p(x, z) on a grid of one latent layer; this model has two.
+    log_joint_pairs = None
+
+    @staticmethod
+    def _sizes(c: HVAEConfig) -> dict[str, tuple[int, ...]]:
+        d1 = c.hidden_dims[-1]
+        return {
+            "encoder": (c.input_dim, *c.hidden_dims),
+            "encoder_head": (d1, 2 * c.latent_dim),
+            "top_encoder": (d1, *c.top_hidden_dims, 2 * c.top_latent_dim),
+            "prior": (c.top_latent_dim, *reversed(c.top_hidden_dims), 2 * c.latent_dim),
+            "decoder": (c.latent_dim, *reversed(c.hidden_dims), c.input_dim),
+        }
+
+    def build(self, rng: np.random.Generator) -> dict[str, MLP]:
+        c = self.config
+        # f1 ends in a Linear layer; d1 is its activation, shared by both heads
+        self._d1_activation = {"relu": ReLU, "tanh": Tanh}[c.activation]()
+        return {
+            part: MLP(sizes, rng, c.activation, self.dtype)
+            for part, sizes in self._sizes(c).items()
+        }
+
+    @classmethod
+    def param_shapes(cls, config: HVAEConfig) -> dict[str, tuple[int, ...]]:
+        shapes = {}
+        for part, sizes in cls._sizes(config).items():
+            shapes.update({f"{part}.{n}": s for n, s in MLP.param_shapes(sizes).items()})
+        return shapes
+
+    @property
+    def top_latent_dim(self) -> int:
+        return self.config.top_latent_dim
+
+    def noise_shape(self, n: int) -> tuple[int, int]:
+        """ε1 and ε2 side by side: (n, K1 + K2), the first K1 columns for z1."""
+        return (n, self.config.latent_dim + self.config.top_latent_dim)
+
+    def _check_top_codes(self, z2, name: str = "z2") -> np.ndarray:
+        return check_array(z2, name, shape=(None, self.config.top_latent_dim), dtype=self.dtype)
+
+    # ------------------------------------------------------------------ the networks
+    def _bottom_up(self, x: np.ndarray):
+        """(μ̂1, log σ̂1², μ̂2, log σ̂2²), each (N, K_l), from checked data."""
+        k1, k2 = self.config.latent_dim, self.config.top_latent_dim
+        d1 = self._d1_activation.forward(self.networks["encoder"].forward(x))
+        h1 = self.networks["encoder_head"].forward(d1)
+        h2 = self.networks["top_encoder"].forward(d1)
+        return h1[:, :k1], h1[:, k1:], h2[:, :k2], h2[:, k2:]
+
+    def _prior(self, z2: np.ndarray):
+        """(μ_p, log σ_p²) of p(z1 | z2), each (N, K1)."""
+        h = self.networks["prior"].forward(z2)
+        k1 = self.config.latent_dim
+        return h[:, :k1], h[:, k1:]
+
+    def bottom_up(self, x):
+        """The encoder's Gaussians from the bottom-up pass d1 = f1(x), d2 = f2(d1).
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, D), values in [0, 1]
+
+        Returns
+        -------
+        mu1_hat, logvar1_hat : ndarray, shape (N, K1)
+            The encoder's own Gaussian for z1, before the merge with p(z1 | z2).
+        mu2, logvar2 : ndarray, shape (N, K2)
+            q(z2 | x).
+        """
+        with np.errstate(**self._QUIET):
+            out = tuple(a.copy() for a in self._bottom_up(self.check_data(x)))
+        self._finite("the encoder's output", *out)
+        return out
+
+    def prior_params(self, z2) -> tuple[np.ndarray, np.ndarray]:
+        """μ_p(z2) and log σ_p²(z2) of p(z1 | z2): z2 (N, K2) -> two arrays (N, K1)."""
+        return tuple(a.copy() for a in self._prior(self._check_top_codes(z2)))
+
+    def generate(self, z2, eps1) -> tuple[np.ndarray, np.ndarray]:
+        """The top-down generative path with its noise given: z1 = μ_p(z2) + σ_p(z2) ⊙ ε1.
+
+        Holding ``eps1`` and changing ``z2`` shows what the top layer controls; holding ``z2``
+        and drawing new ``eps1`` shows what is left to the bottom layer.
+
+        Parameters
+        ----------
+        z2 : ndarray, shape (N, K2)
+        eps1 : ndarray, shape (N, K1)
+
+        Returns
+        -------
+        z1 : ndarray, shape (N, K1)
+        mean : ndarray, shape (N, D)
+            The mean image σ(ℓ(z1)).
+        """
+        z2 = self._check_top_codes(z2)
+        eps1 = check_array(eps1, "eps1", shape=(len(z2), self.config.latent_dim), dtype=self.dtype)
+        mu_p, logvar_p = self._prior(z2)
+        z1 = mu_p + np.exp(0.5 * logvar_p) * eps1
+        return z1, sigmoid(self.decoder.forward(z1))
+
+    def sample(self, n: int, rng: np.random.Generator):
+        """Ancestral sampling: z2 ~ N(0, I), z1 ~ p(z1 | z2), and the mean image of p(x | z1).
+
+        Returns
+        -------
+        z1 : ndarray, shape (n, K1)
+        z2 : ndarray, shape (n, K2)
+        mean : ndarray, shape (n, D)
+        """
+        n = check_positive_int(n, "n")
+        check_size(n * self.config.input_dim, f"n={n} samples")
+        rng = check_rng(rng)
+        z2 = rng.standard_normal((n, self.config.top_latent_dim), dtype=self.dtype)
+        eps1 = rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
+        z1, mean = self.generate(z2, eps1)
+        return z1, z2, mean
+
+    def posterior_params(self, x):
+        """Not defined: q has one Gaussian per layer (see :meth:`bottom_up`, :meth:`encode`)."""
+        raise NotImplementedError(
+            "a two-layer model has no single Gaussian q(z|x): use bottom_up(x) for the "
+            "encoder's Gaussians, encode(x, rng) for each layer's posterior mean"
+        )
+
+    def _posterior(self, x: np.ndarray, eps2: np.ndarray):
+        """One draw down the ladder on checked data: everything the ELBO's terms need."""
+        mu1_hat, logvar1_hat, mu2, logvar2 = self._bottom_up(x)
+        z2 = mu2 + np.exp(0.5 * logvar2) * eps2
+        mu_p, logvar_p = self._prior(z2)
+        mu1, logvar1, _, _ = precision_weighted_merge_kernel(mu1_hat, logvar1_hat, mu_p, logvar_p)
+        return z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1
+
+    def encode(self, x, rng: np.random.Generator, n_samples: int = 64):
+        r"""The posterior mean of each layer, E_q[z1 | x] and E_q[z2 | x], for active units.
+
+        .. math:: \mathbb E_q[z_2 \mid x] = \hat\mu_2(x), \qquad
+                  \mathbb E_q[z_1 \mid x] = \mathbb E_{q(z_2|x)}\big[\mu_q(z_2, x)\big]
+
+        The second depends on z2 through the prior's Gaussian, so it is a Monte Carlo mean
+        over ``n_samples`` draws of z2 ~ q(z2 | x).
+
+        Returns
+        -------
+        mean1 : ndarray, shape (N, K1), float64
+        mean2 : ndarray, shape (N, K2), float64
+        """
+        x = self.check_data(x)
+        rng = check_rng(rng)
+        n_samples = check_positive_int(n_samples, "n_samples")
+        check_size(n_samples * len(x) * self.config.latent_dim, f"n_samples={n_samples}")
+        mean1 = np.zeros((len(x), self.config.latent_dim))
+        with np.errstate(**self._QUIET):
+            for _ in range(n_samples):
+                eps2 = rng.standard_normal((len(x), self.config.top_latent_dim), dtype=self.dtype)
+                _, mu2, *_, mu1, _ = self._posterior(x, eps2)
+                mean1 += mu1
+            mean1 /= n_samples
+            mean2 = mu2.astype(np.float64)
+        self._finite("the posterior mean", mean1, mean2)
+        return mean1, mean2
+
+    def reconstruct(self, x) -> np.ndarray:
+        """Decode the posterior at its centre: z2 = μ̂2, z1 = μ_q(z2, x); shape (N, D)."""
+        x = self.check_data(x)
+        with np.errstate(**self._QUIET):
+            *_, mu1, _ = self._posterior(x, np.zeros((len(x), self.top_latent_dim), self.dtype))
+            mean = sigmoid(self.decoder.forward(mu1))
+        self._finite("the reconstruction", mean)
+        return mean
+
+    # ------------------------------------------------------------------ the ELBO
+    def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> HVAEELBOTerms:
+        r"""The ELBO of each example, with its two KL terms, from ``n_samples`` draws.
+
+        .. math:: \mathcal L(x) = \mathbb E_{q}\big[\log p(x \mid z_1)\big]
+                  - \mathbb E_{q(z_2|x)}\big[\mathrm{KL}(q(z_1 \mid z_2, x)
+                  \,\|\,p(z_1 \mid z_2))\big]
+                  - \mathrm{KL}(q(z_2 \mid x)\,\|\,p(z_2))
+
+        The last term is exact; the first two are Monte Carlo means over draws of (z1, z2),
+        each KL of the bottom layer in closed form given its z2. This is the ELBO whatever
+        the warm-up.
+
+        Returns
+        -------
+        HVAEELBOTerms of arrays, shape (N,)
+        """
+        x = self.check_data(x)
+        rng = check_rng(rng)
+        n_samples = check_positive_int(n_samples, "n_samples")
+        check_size(n_samples * len(x), f"n_samples={n_samples} for {len(x)} examples")
+        k1, k2 = self.config.latent_dim, self.config.top_latent_dim
+        recon = np.zeros(len(x))
+        kl1 = np.zeros(len(x))
+        with np.errstate(**self._QUIET):
+            for _ in range(n_samples):
+                eps = rng.standard_normal((len(x), k1 + k2), dtype=self.dtype)
+                z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(x, eps[:, k1:])
+                kl1 += kl_diag_gaussians_kernel(mu1, logvar1, mu_p, logvar_p)
+                z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
+                recon += bernoulli_log_likelihood_kernel(x, self.decoder.forward(z1))
+            recon /= n_samples
+            kl1 /= n_samples
+            kl2 = kl_standard_normal_kernel(mu2, logvar2).astype(np.float64)
+        self._finite("the ELBO", recon, kl1, kl2)
+        kl = kl1 + kl2
+        return HVAEELBOTerms(elbo=recon - kl, recon=recon, kl=kl, kl1=kl1, kl2=kl2)
+
+    def forward_backward(self, x: np.ndarray, noise: np.ndarray) -> LossTerms:
+        r"""The negative training objective of a checked batch and its gradient in ``grads``.
+
+        The objective is recon - c·(KL1 + KL2), with c = β·w (w the warm-up weight
+        :attr:`kl_weight`): the ELBO when c = 1. The backward pass runs top-down in reverse:
+        the decoder, the reparameterization z1 = μ_q + σ_q ε1 and KL1 in closed form
+        (:func:`vae_lib.core.divergences.kl_diag_gaussians_grad_kernel`), the merge
+        (:func:`precision_weighted_merge_backward`), the prior network into z2, the
+        reparameterization z2 = μ̂2 + σ̂2 ε2 and KL2, the two heads, and f1.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, D)
+        noise : ndarray, shape (N, K1 + K2)
+            ε1 (first K1 columns) and ε2.
+
+        Returns
+        -------
+        LossTerms: loss = -objective; terms ``elbo``, ``recon``, ``kl``, ``kl1``, ``kl2``
+        (batch means, nats) and first, unless it trains on the ELBO, ``objective``.
+        """
+        n, k1, k2 = len(x), self.config.latent_dim, self.config.top_latent_dim
+        weight = self.config.beta * self.kl_weight
+        eps1, eps2 = noise[:, :k1], noise[:, k1:]
+        mu1_hat, logvar1_hat, mu2, logvar2 = self._bottom_up(x)
+        std2 = np.exp(0.5 * logvar2)
+        z2 = mu2 + std2 * eps2
+        mu_p, logvar_p = self._prior(z2)
+        mu1, logvar1, w, one_minus_w = precision_weighted_merge_kernel(
+            mu1_hat, logvar1_hat, mu_p, logvar_p
+        )
+        std1 = np.exp(0.5 * logvar1)
+        z1 = mu1 + std1 * eps1
+        logits = self.decoder.forward(z1)
+
+        sigma, softplus = sigmoid_and_softplus_kernel(logits)
+        recon_sum = float(np.vdot(x, logits)) - float(np.sum(softplus))
+        kl1 = kl_diag_gaussians_kernel(mu1, logvar1, mu_p, logvar_p)
+        kl2 = kl_standard_normal_kernel(mu2, logvar2)
+
+        # the bottom layer: p(x | z1) through z1 = μ_q + σ_q ε1, and KL1's four arguments
+        dlogits = sigma
+        dlogits -= x
+        dlogits *= 1.0 / n
+        dz1 = self.decoder.backward(dlogits)  # (N, K1)
+        c = weight / n
+        g_mu1, g_logvar1, g_mu_p, g_logvar_p = kl_diag_gaussians_grad_kernel(
+            mu1, logvar1, mu_p, logvar_p
+        )
+        dmu1 = dz1 + c * g_mu1
+        dlogvar1 = dz1 * eps1 * (0.5 * std1) + c * g_logvar1
+        dmu1_hat, dlogvar1_hat, dmu_p, dlogvar_p = precision_weighted_merge_backward(
+            dmu1, dlogvar1, mu1_hat, mu_p, w, one_minus_w
+        )
+        dmu_p += c * g_mu_p
+        dlogvar_p += c * g_logvar_p
+
+        # the top layer: the prior network into z2 = μ̂2 + σ̂2 ε2, and KL2
+        dz2 = self.networks["prior"].backward(np.concatenate([dmu_p, dlogvar_p], axis=1))
+        dh2 = np.empty((n, 2 * k2), dtype=self.dtype)
+        dh2[:, :k2] = dz2 + c * mu2
+        dh2[:, k2:] = dz2 * eps2 * (0.5 * std2) + (0.5 * c) * (std2 * std2 - 1.0)
+
+        # both heads read d1, so their gradients add up there
+        dd1 = self.networks["encoder_head"].backward(np.concatenate([dmu1_hat, dlogvar1_hat], 1))
+        dd1 += self.networks["top_encoder"].backward(dh2)
+        self.networks["encoder"].backward(self._d1_activation.backward(dd1), need_input_grad=False)
+
+        mean_recon, mean_kl1, mean_kl2 = recon_sum / n, float(np.mean(kl1)), float(np.mean(kl2))
+        mean_kl = mean_kl1 + mean_kl2
+        terms = {
+            "elbo": mean_recon - mean_kl,
+            "recon": mean_recon,
+            "kl": mean_kl,
+            "kl1": mean_kl1,
+            "kl2": mean_kl2,
+        }
+        if self.trains_on_elbo:
+            return LossTerms(loss=-terms["elbo"], terms=terms)
+        objective = mean_recon - weight * mean_kl
+        return LossTerms(loss=-objective, terms={"objective": objective, **terms})
+
+    # ------------------------------------------------------------------ evaluation
+    def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
+        r"""log w = log p(x | z1) + log p(z1 | z2) + log p(z2) - log q(z1 | z2, x) - log q(z2 | x)
+        for ``k`` draws (z1, z2) ~ q down the ladder, per example.
+
+        Returns
+        -------
+        ndarray, shape (k, N), float64
+        """
+        x = self.check_data(x)
+        k = check_positive_int(k, "k")
+        k1, k2 = self.config.latent_dim, self.config.top_latent_dim
+        check_size(k * len(x) * (k1 + k2), f"k={k} samples of {len(x)} codes")
+        rng = check_rng(rng)
+        out = np.empty((k, len(x)))
+        with np.errstate(**self._QUIET):
+            for i in range(k):
+                eps = rng.standard_normal((len(x), k1 + k2), dtype=self.dtype)
+                z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(x, eps[:, k1:])
+                z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
+                out[i] = (
+                    bernoulli_log_likelihood_kernel(x, self.decoder.forward(z1))
+                    + gaussian_log_density_kernel(z1, mu_p, logvar_p)
+                    + standard_normal_log_density_kernel(z2)
+                    - gaussian_log_density_kernel(z1, mu1, logvar1)
+                    - gaussian_log_density_kernel(z2, mu2, logvar2)
+                )
+        self._finite("log p(x, z1, z2) - log q(z1, z2 | x)", out)
+        return out
