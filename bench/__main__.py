@@ -1,8 +1,9 @@
 """``python -m bench``: run the benchmarks and write bench/results.md and bench/results.json.
 
 Parts: ``training`` (speed and quality against PyTorch), ``quality`` (more untimed seeds
-for the quality comparison), ``book`` (build times) and ``widgets`` (latency and frame
-sizes; measured on the book's clean build, so it needs ``book``). ``--skip`` leaves parts
+for the quality comparison), ``vlae`` (the autoregressive decoders' training speed against
+PyTorch), ``book`` (build times) and ``widgets`` (latency and frame sizes; measured on the
+book's clean build, so it needs ``book``). ``--skip`` leaves parts
 out; their last results are then carried over from the existing results.json, marked with
 the date they were taken.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 from . import book, machine, quality, report, widget_latency
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("training", "quality", "book", "widgets")
+PARTS = ("training", "quality", "vlae", "book", "widgets")
 
 
 def run_training(threads: int, epochs: int, runs: int) -> dict:
@@ -42,6 +43,15 @@ def run_quality(threads: int, epochs: int, first_seed: int, runs: int) -> dict:
         cmd += ["--epochs", str(epochs), "--first-seed", str(first_seed)]
         cmd += ["--runs", str(runs), "--out", str(out)]
         subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(threads), check=True)
+        return json.loads(out.read_text())
+
+
+def run_vlae(epochs: int) -> dict:
+    """The VLAE decoders against PyTorch (``python -m bench.vlae``), one thread each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "vlae.json"
+        cmd = [sys.executable, "-m", "bench.vlae", "--epochs", str(epochs), "--out", str(out)]
+        subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(1), check=True)
         return json.loads(out.read_text())
 
 
@@ -129,6 +139,9 @@ def main(argv=None) -> None:
         start = time.perf_counter()
         results["quality"] = run_quality(args.threads, args.epochs, args.runs, args.quality_runs)
         print(f"quality: done in {time.perf_counter() - start:.0f} s", flush=True)
+    if "vlae" not in skip:
+        print("vlae: the autoregressive decoders against PyTorch ...", flush=True)
+        results["vlae"] = run_vlae(epochs=6)
     if "book" not in skip:
         print("book: clean build in a temporary copy, then a rebuild ...", flush=True)
         results["book"], widgets = run_book(with_widgets="widgets" not in skip)

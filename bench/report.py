@@ -421,6 +421,50 @@ def _summary(results: dict) -> list[str]:
     return ["## Against the targets", ""] + _table(["", "target", "measured", "met"], rows)
 
 
+def _vlae(v: dict) -> list[str]:
+    """The autoregressive decoders of the VLAE pages against the same model in PyTorch."""
+    rows = [
+        [
+            str(w["window"]),
+            f"{w['autoregressive_weights']:,}",
+            f"{w['params']:,}",
+            _s(w["median_seconds"]["vae_lib"]),
+            _s(w["median_seconds"]["torch"]),
+            f"{w['ratio']:.2f}",
+            f"{w['same_loss_check_nats']:.1e}",
+        ]
+        for w in v["windows"]
+    ]
+    load = v.get("load_average", {})
+    return [
+        "## Autoregressive decoders (VLAE)",
+        "",
+        "One training epoch of the VLAE of chapters/vlae/lossy_code.md (784-256-32 with a "
+        "masked linear layer over the image), vae_lib against the same model in PyTorch "
+        f"(`python -m bench.vlae`): {v['data']}; batch {v['settings']['batch_size']}, Adam "
+        f"lr {v['settings']['lr']:g}, {v['settings']['dtype']}, {v['threads']} thread each; "
+        f"median of {v['windows'][0]['timed_epochs']} interleaved epochs after a warm-up. "
+        "Ratio: vae_lib's time over PyTorch's (below 1, vae_lib is faster). The last column "
+        "checks that the twins compute the same loss from the same weights and noise.",
+        "",
+        *_table(
+            [
+                "window",
+                "masked weights",
+                "parameters",
+                "vae_lib",
+                "PyTorch",
+                "ratio",
+                "|loss difference|",
+            ],
+            rows,
+        ),
+        "",
+        f"Load average before and after: {load.get('before')} and {load.get('after')}.",
+        "",
+    ]
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -434,7 +478,8 @@ def markdown(results: dict) -> str:
         m = {**m, "threads": results["training"]["threads"]}
     lines += _summary(results)
     lines += ["## Machine", ""] + _machine(m)
-    for key, section in (("training", _training), ("book", _book), ("widgets", _widgets)):
+    sections = (("training", _training), ("vlae", _vlae), ("book", _book), ("widgets", _widgets))
+    for key, section in sections:
         part = results.get(key)
         if part is None:
             continue

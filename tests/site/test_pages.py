@@ -3,6 +3,8 @@
 Pages are discovered from the built site, so chapters added later are covered too.
 """
 
+import re
+
 from site_browser import SITE, redirect_pages, require_site
 
 
@@ -52,3 +54,11 @@ def test_redirect_pages_point_at_pages():
     require_site("index.html")
     for page, target in redirect_pages().items():
         assert (SITE / page).parent.joinpath(target).is_file(), f"{page} redirects to {target}"
+
+
+def test_no_number_is_shown_as_a_numpy_repr(loaded):
+    """A numpy scalar glued without float() reads "np.float64(0.5)" on the page."""
+    page_path = _page_path(loaded)
+    text = loaded.page.evaluate("() => document.body.innerText")
+    found = re.findall(r"np\.(?:float|int|uint|bool)\w*\([^)]*\)", text)
+    assert not found, f"{page_path}: numbers shown as numpy reprs: {found[:5]}"

@@ -1,0 +1,145 @@
+"""What the page "Two layers of latents: the ladder VAE" says about its numbers."""
+
+import pytest
+from executed import glued
+
+RUNS = ("none", "warmup")
+
+
+@pytest.fixture(scope="module")
+def g():
+    return glued("variants/hvae")
+
+
+def test_the_merge_and_the_gradient_check(g):
+    assert g["hvae-merge-error"] < 1e-10  # "agree with the grid's to within ..."
+    assert g["hvae-gradient-error"] < 1e-6  # the conformance suite's tolerance
+    assert g["hvae-small-params"] > 100
+
+
+def test_the_setup(g):
+    assert g["hvae-epochs"] == 50 and g["hvae-warmup"] == 20
+    assert g["hvae-warmup"] < g["hvae-epochs"]  # both runs end on the ELBO itself
+    assert g["hvae-k1"] == 20 and g["hvae-k2"] == 10
+    assert g["hvae-iw-k"] == 500
+
+
+def test_the_bottom_layer_is_fully_used_and_carries_more_with_warm_up(g):
+    for run in RUNS:
+        assert g[f"hvae-active1-{run}"] == g["hvae-k1"]
+    assert g["hvae-kl1-warmup"] > g["hvae-kl1-none"] + 3 * g["hvae-kl1-se-warmup"]
+
+
+def test_the_top_layer_keeps_more_units_with_warm_up(g):
+    k2 = g["hvae-k2"]
+    assert 0 < g["hvae-active2-none"] < k2 / 2  # "most of its units" collapse
+    assert g["hvae-active2-none"] < g["hvae-active2-warmup"] < k2
+    assert g["hvae-kl2-warmup"] > g["hvae-kl2-none"] > 1.0  # neither collapses completely
+    for run in RUNS:
+        assert 0 <= g[f"hvae-kl2-off-max-{run}"] < 0.01  # "less than a hundredth of a nat"
+
+
+def test_the_warm_up_model_is_better_by_elbo_and_likelihood(g):
+    for name in ("elbo", "lk"):
+        diff, se = g[f"hvae-diff-{name}"], g[f"hvae-diff-{name}-se"]
+        assert diff > 5 * se > 0
+        assert diff == pytest.approx(g[f"hvae-{name}-warmup"] - g[f"hvae-{name}-none"], abs=1e-6)
+        # "much smaller than the standard errors in the table"
+        assert se < 0.5 * min(g[f"hvae-{name}-se-{run}"] for run in RUNS)
+    recon_gain = g["hvae-recon-warmup"] - g["hvae-recon-none"]
+    kl_cost = g["hvae-kl-warmup"] - g["hvae-kl-none"]
+    assert recon_gain > kl_cost > 0  # "more than pays for the larger KL"
+
+
+def test_the_bounds_are_ordered(g):
+    for run in RUNS:
+        assert g[f"hvae-lk-{run}"] < 0
+        assert g[f"hvae-gap-{run}"] == pytest.approx(g[f"hvae-lk-{run}"] - g[f"hvae-elbo-{run}"])
+        assert 0 < g[f"hvae-gap-{run}"] < 15
+        terms = g[f"hvae-recon-{run}"] - g[f"hvae-kl1-{run}"] - g[f"hvae-kl2-{run}"]
+        assert g[f"hvae-elbo-{run}"] == pytest.approx(terms, abs=1e-6)
+
+
+def test_both_models_overfit_by_about_the_same_amount(g):
+    for run in RUNS:
+        assert g[f"hvae-overfit-{run}"] > 0
+        assert g[f"hvae-overfit-{run}"] == pytest.approx(
+            g[f"hvae-train-elbo-{run}"] - g[f"hvae-elbo-{run}"]
+        )
+    assert abs(g["hvae-overfit-none"] - g["hvae-overfit-warmup"]) < 3
+
+
+def test_the_second_pair_points_the_same_way_with_another_size(g):
+    def rep(key, run):
+        return g[f"hvae-repeat-{key}-{run}-1"]
+
+    assert rep("active2", "warmup") > rep("active2", "none")
+    assert rep("kl2", "warmup") > rep("kl2", "none")
+    assert rep("elbo", "warmup") > rep("elbo", "none")
+    assert rep("active2", "warmup") != g["hvae-active2-warmup"]  # "varies a lot"
+    assert rep("active2", "none") != g["hvae-active2-none"]
+    assert rep("active1", "none") < g["hvae-k1"]  # "lost a unit of the bottom layer too"
+
+
+def test_what_each_layer_encodes(g):
+    assert g["hvae-top-share-none"] < 25  # "the bottom layer decides almost everything"
+    assert g["hvae-top-share-warmup"] > g["hvae-top-share-none"] + 10
+    assert g["hvae-knn2-none"] > 20  # well above chance (about 10%)
+    assert g["hvae-knn2-warmup"] > g["hvae-knn2-none"] + 10
+    for run in RUNS:
+        assert g[f"hvae-knn1-{run}"] > g[f"hvae-knn2-{run}"]  # the bottom code predicts better
+
+
+def test_exercise_3_a_short_warm_up_is_not_enough_and_a_long_one_keeps_more_units(g):
+    """Trains the exercise's two models as its solution does (once: load_or_train caches)."""
+    import numpy as np
+
+    import vae_lib
+
+    data = vae_lib.mnist_subset()
+    seed = 17  # the page's SEED; the test images are binarized by their own generator
+    x_test = vae_lib.binarize_dynamic(data.x_test, np.random.default_rng(seed))
+    found = {}
+    for w in (5, 40):
+        config = vae_lib.HVAEConfig(
+            input_dim=784,
+            hidden_dims=(256,),
+            latent_dim=int(g["hvae-k1"]),
+            top_latent_dim=int(g["hvae-k2"]),
+            top_hidden_dims=(128,),
+            kl_warmup_epochs=w,
+        )
+        model, _ = vae_lib.load_or_train(
+            config,
+            data.x_train,
+            epochs=int(g["hvae-epochs"]),
+            seed=seed,
+            name=f"hvae-warmup{w}",
+            batch_size=100,
+            lr=2e-3,
+            transform=vae_lib.binarize_dynamic,
+        )
+        elbo = float(np.mean(model.elbo(x_test, np.random.default_rng(0), n_samples=10).elbo))
+        _, mean2 = model.encode(x_test, np.random.default_rng(1))
+        found[w] = (elbo, int(np.sum(np.var(mean2, axis=0) > 0.01)))
+    # W = 5 keeps "about as few units as without warm-up", its ELBO "several nats below"
+    assert abs(found[5][1] - g["hvae-active2-none"]) <= 1
+    assert found[5][0] < g["hvae-elbo-warmup"] - 3
+    # W = 40 "keeps more top units than W = 20 and reaches about the same test ELBO"
+    assert found[40][1] > g["hvae-active2-warmup"]
+    assert abs(found[40][0] - g["hvae-elbo-warmup"]) < 2
+    assert int(g["hvae-epochs"]) - 40 + 1 == 11  # "only in its last 11 epochs"
+
+
+def test_how_warm_up_works_on_the_training_curves(g):
+    assert g["hvae-kl1-peak-epoch-warmup"] <= 5  # "in the first epochs" of the warm-up
+    assert g["hvae-kl1-peak-warmup"] > 2 * g["hvae-kl1-warmup"]  # "gives most of it back"
+    # the top layer "keeps what it has gained" after warm-up
+    assert g["hvae-kl2-final-warmup"] >= g["hvae-kl2-end-of-warmup"]
+    # without warm-up it "falls ... in the first epochs and creeps back only to" less
+    assert g["hvae-kl2-early-min-none"] < 0.5
+    assert g["hvae-kl2-early-min-none"] < g["hvae-kl2-final-none"] < g["hvae-kl2-final-warmup"]
+
+
+def test_the_training_time_is_stated(g):
+    assert 0 < g["hvae-train-seconds"] < 240

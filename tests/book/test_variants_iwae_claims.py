@@ -1,0 +1,148 @@
+"""What the page "Importance-weighted autoencoders" says about its numbers.
+
+The tests read the values the page glued (from the last book build's execution cache), so
+they check exactly the numbers a reader sees.
+"""
+
+import math
+
+import pytest
+from executed import glued
+
+MODELS = ("vae", "k1", "k5", "k50")
+K_SNR = (1, 3, 10, 30, 100)
+
+
+@pytest.fixture(scope="module")
+def g():
+    return glued("variants/iwae")
+
+
+def test_budget_and_cost(g):
+    assert g["iwae-n-train"] == 4000 and g["iwae-epochs"] == 15
+    assert g["iwae-decoder-passes-k50"] == 50 * 100  # 50 codes per image, batches of 100
+    assert g["iwae-seconds-vae"] < g["iwae-seconds-k5"] < g["iwae-seconds-k50"]
+    # "... times the VAE's time (less than 50, because the encoder's work ... is not multiplied)"
+    assert g["iwae-cost-ratio"] == pytest.approx(g["iwae-seconds-k50"] / g["iwae-seconds-vae"])
+    assert 5 < g["iwae-cost-ratio"] < 50
+
+
+def test_the_yardstick(g):
+    assert g["iwae-k-eval"] == 1000 and g["iwae-n-test"] == 1000
+    for m in MODELS:
+        assert g[f"iwae-elbo-{m}"] < g[f"iwae-own-{m}"] + 1e-9 <= g[f"iwae-eval-{m}"] + 1e-9
+        assert 0 < g[f"iwae-se-{m}"] < 3
+        assert -200 < g[f"iwae-eval-{m}"] < -50
+    assert g["iwae-own-vae"] == g["iwae-elbo-vae"] and g["iwae-own-k1"] == g["iwae-elbo-k1"]
+
+
+def test_a_tighter_training_bound_gives_a_better_model(g):
+    for m in ("k5", "k50"):
+        assert g[f"iwae-diff-{m}"] > 3 * g[f"iwae-diff_se-{m}"] > 0
+        assert g[f"iwae-diff-{m}"] == pytest.approx(
+            g[f"iwae-eval-{m}"] - g["iwae-eval-vae"], abs=1e-6
+        )
+    # "K = 5 gets ... of the way"
+    assert 0 < g["iwae-diff-k5"] < g["iwae-diff-k50"]
+    # differences are measured far more precisely than the bounds themselves
+    assert g["iwae-diff_se-k50"] < 0.5 * g["iwae-se-k50"]
+
+
+def test_k1_is_a_slightly_worse_vae(g):
+    assert -2 < g["iwae-diff-k1"] < 0
+    assert g["iwae-diff-k1"] < -2 * g["iwae-diff_se-k1"]
+
+
+def test_the_iwae_elbo_is_worse_and_its_own_bound_is_close(g):
+    assert g["iwae-elbo-k50"] < g["iwae-elbo-vae"] - 5  # "far below"
+    assert g["iwae-eval-k50"] > g["iwae-eval-vae"]
+    gap_own = g["iwae-eval-k50"] - g["iwae-own-k50"]
+    gap_elbo = g["iwae-eval-k50"] - g["iwae-elbo-k50"]
+    assert 0 <= gap_own < 0.25 * gap_elbo  # "much closer"
+
+
+def test_active_units(g):
+    # "every model uses every coordinate" at the threshold 0.01
+    for m in MODELS:
+        assert g[f"iwae-active-{m}"] == g["iwae-latent"] == 50
+        assert g[f"iwae-min_var-{m}"] > 0.01
+        assert g[f"iwae-active_01-{m}"] <= 50
+    # "the direction of their finding does show in the least-used coordinates"
+    assert g["iwae-min_var-k1"] < g["iwae-min_var-k5"] < g["iwae-min_var-k50"]
+    assert g["iwae-min_var-vae"] < g["iwae-min_var-k50"]
+    counts = [g[f"iwae-active_01-{m}"] for m in MODELS]
+    assert counts == sorted(counts) and counts[0] < counts[-1]
+
+
+def test_the_weights_of_one_image_are_uneven(g):
+    for m in ("vae", "k50"):
+        assert 1 <= g[f"iwae-ess100-{m}"] < 5  # "a few carry almost all the weight"
+    assert g["iwae-logw-std-k50"] > 2 * g["iwae-logw-std-vae"] > 0
+
+
+def _median(g, key, k):
+    return g[f"iwae-snr-{key}-k{k}"]
+
+
+def test_the_iwae_encoder_snr_falls_more_slowly_than_one_over_root_k(g):
+    assert g["iwae-snr-draws"] == 500
+    assert g["iwae-snr-floor"] == pytest.approx(math.sqrt(2 / (math.pi * 500)))
+    assert _median(g, "iwae-encoder", 100) < _median(g, "iwae-encoder", 1)
+    assert -0.4 < g["iwae-snr-slope-iwae-encoder"] < 0  # "much gentler than -1/2"
+    for k in K_SNR:  # every median is well above the noise floor
+        assert _median(g, "iwae-encoder", k) > 2 * g["iwae-snr-floor"]
+
+
+def test_dreg_keeps_more_of_the_encoder_signal(g):
+    for k in K_SNR:
+        assert _median(g, "dreg-encoder", k) > _median(g, "iwae-encoder", k)
+    assert g["iwae-snr-dreg-over-iwae-k100"] == pytest.approx(
+        _median(g, "dreg-encoder", 100) / _median(g, "iwae-encoder", 100)
+    )
+    assert g["iwae-snr-dreg-over-iwae-k100"] > 1.2
+    # "falls more slowly", "slows the fall rather than stopping it"
+    assert g["iwae-snr-slope-iwae-encoder"] < g["iwae-snr-slope-dreg-encoder"] < 0
+
+
+def test_the_decoder_snr_rises_and_dreg_leaves_it_alone(g):
+    assert _median(g, "iwae-decoder", 100) > _median(g, "iwae-decoder", 1)
+    assert 0 < g["iwae-snr-slope-iwae-decoder"] < 0.4  # "gentler than the asymptotic +1/2"
+    for k in K_SNR:
+        assert _median(g, "dreg-decoder", k) == _median(g, "iwae-decoder", k)
+
+
+def test_exercise_2_the_slope_does_not_steepen_by_k_1000():
+    """Runs the exercise's solution for the K values its answer speaks of (about a minute)."""
+    import numpy as np
+
+    import vae_lib
+    from vae_lib import IWAE, IWAEConfig, gradient_moments
+
+    data = vae_lib.mnist_subset()
+    rng = np.random.default_rng(11)  # the page's SEED; its first draw binarizes the test set
+    x_test = vae_lib.binarize_dynamic(data.x_test, rng)
+    x_snr = x_test[:1]
+    net = {"input_dim": 784, "hidden_dims": (256,), "latent_dim": 50}
+    train = {"batch_size": 100, "lr": 2e-3, "transform": vae_lib.binarize_dynamic}
+    configs = {"vae": vae_lib.VAEConfig(**net), "k50": IWAEConfig(**net, n_samples=50)}
+    models = {
+        name: vae_lib.load_or_train(
+            config, data.x_train, epochs=15, seed=11, name=f"iwae-{name}", **train
+        )[0]
+        for name, config in configs.items()
+    }
+
+    def encoder_snr(model, k):
+        probe = IWAE(IWAEConfig(**net, n_samples=k), rng)
+        for mine, trained in zip(probe.params, model.params):
+            mine[...] = trained
+        m = gradient_moments(probe, x_snr, 500, np.random.default_rng(k), prefix="encoder.")
+        return np.median(m.snr())
+
+    k50 = {k: encoder_snr(models["k50"], k) for k in (1, 100, 1000)}
+    vae = {k: encoder_snr(models["vae"], k) for k in (1, 1000)}
+    # "keeps falling from K = 100 to K = 1000, but by far less than the factor √10"
+    assert k50[1000] < k50[100] and k50[100] / k50[1000] < 0.5 * math.sqrt(10)
+    # "at the VAE's parameters it falls much more slowly from K = 1 to K = 1000"
+    assert vae[1000] < vae[1]
+    assert vae[1] / vae[1000] < math.sqrt(k50[1] / k50[1000])

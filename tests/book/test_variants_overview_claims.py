@@ -1,0 +1,57 @@
+"""What the page "VAE variants, side by side" says about its table."""
+
+import math
+
+import pytest
+from executed import glued
+
+ROWS = range(6)  # VAE, β-VAE, conditional VAE, IWAE, hierarchical VAE, VQ-VAE
+VAE, BETA, CVAE, IWAE, HVAE, VQVAE = ROWS
+
+
+@pytest.fixture(scope="module")
+def g():
+    return glued("variants/overview")
+
+
+def value(g, row, key):
+    return g[f"overview-{row}-{key}"]
+
+
+def test_every_elbo_is_rate_plus_distortion(g):
+    for row in ROWS:
+        assert value(g, row, "elbo") == pytest.approx(
+            -(value(g, row, "rate") + value(g, row, "distortion")), abs=1e-6
+        )
+
+
+def test_importance_bounds_do_not_fall_with_k_and_are_at_least_the_elbo(g):
+    for row in ROWS:
+        l1, l10, lk = (value(g, row, k) for k in ("L1", "L10", "lk"))
+        if row == VQVAE:  # a point-mass q: every L_K is the ELBO
+            assert l1 == pytest.approx(lk, abs=1e-9) and l10 == pytest.approx(lk, abs=1e-9)
+            assert lk == pytest.approx(value(g, row, "elbo"), abs=1e-9)
+        else:
+            assert l1 < l10 < lk
+            assert lk > value(g, row, "elbo")
+
+
+def test_beta_trades_rate_for_distortion_and_loses_elbo(g):
+    assert value(g, BETA, "rate") < value(g, VAE, "rate")
+    assert value(g, BETA, "distortion") > value(g, VAE, "distortion")
+    assert value(g, BETA, "elbo") < value(g, VAE, "elbo")
+
+
+def test_iwae_has_the_better_likelihood_and_the_looser_elbo(g):
+    assert value(g, IWAE, "lk") > value(g, VAE, "lk")
+    assert value(g, IWAE, "elbo") < value(g, VAE, "elbo")
+
+
+def test_hierarchical_vae_is_behind_with_this_budget(g):
+    assert value(g, HVAE, "elbo") < value(g, VAE, "elbo")
+
+
+def test_vq_vae_rate_is_its_codebook_and_its_elbo_is_low(g):
+    assert value(g, VQVAE, "rate") == pytest.approx(8 * math.log(128))
+    assert abs(value(g, VQVAE, "distortion") - value(g, VAE, "distortion")) < 5  # "close"
+    assert value(g, VQVAE, "elbo") < value(g, VAE, "elbo") - 10

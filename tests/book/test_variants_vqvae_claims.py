@@ -1,0 +1,99 @@
+"""What the page "The VQ-VAE: discrete codes from a codebook" says about its numbers.
+
+Each test reads the values the page glued (from the last book build's execution cache), so
+it checks exactly the numbers a reader sees.
+"""
+
+import math
+
+import pytest
+from executed import glued
+
+SETTINGS = ("random", "encoder", "restart", "ema")
+
+
+@pytest.fixture(scope="module")
+def g():
+    return glued("variants/vqvae")
+
+
+def test_the_settings_the_prose_names(g):
+    # the prose writes L = 8, K = 128, d = 8, 256 hidden units, 30 epochs, beta_c = 0.25,
+    # restarts every 200 steps (5 epochs of 40 batches), gamma = 0.99, epsilon = 1e-5,
+    # "8 x 100 encoder outputs", "4,000 x 8 = 32,000 codes", "dead codes (of 128)"
+    assert (g["vq-L"], g["vq-K"], g["vq-d"]) == (8, 128, 8)
+    assert g["vq-hidden"] == 256 and g["vq-epochs"] == 30
+    assert g["vq-beta"] == pytest.approx(0.25)
+    assert g["vq-restart-every"] == 200 == 5 * 4000 / 100
+    assert g["vq-ema-decay"] == pytest.approx(0.99)
+    assert g["vq-ema-epsilon"] == pytest.approx(1e-5)
+    assert g["vq-bits"] == pytest.approx(56.0)
+
+
+def test_the_gradient_checks(g):
+    # the backward pass is the surrogate's exact derivative, not the loss's
+    assert g["vq-check-surrogate"] < 1e-6
+    assert g["vq-check-loss"] > 0.1
+    assert int(g["vq-check-params"].replace(",", "")) > 10_000
+
+
+def test_ema_at_zero_decay_is_the_mean(g):
+    assert g["vq-ema-gap"] < 1e-10
+
+
+@pytest.mark.parametrize("run", ["", "-run2"])
+def test_random_init_leaves_many_dead_codes_and_the_remedies_revive_them(g, run):
+    dead = {s: g[f"vq-dead-{s}{run}"] for s in SETTINGS}
+    ppl = {s: g[f"vq-ppl-{s}{run}"] for s in SETTINGS}
+    assert all(0 <= d <= 128 and d == int(d) for d in dead.values())
+    assert all(1 <= p <= 128 for p in ppl.values())
+    # "brings the count down": in both runs each remedy leaves far fewer dead codes
+    assert dead["random"] >= 30
+    for s in ("encoder", "restart", "ema"):
+        assert dead[s] <= 10 < dead["random"]
+        assert ppl[s] > ppl["random"]
+    # "the encoder's outputs move away from it in the first steps"
+    assert g["vq-commit-first-random"] > 10 * g["vq-commit-last-random"]
+
+
+def test_reconstructions(g):
+    recon = {s: g[f"vq-recon-{s}"] for s in SETTINGS}
+    assert all(-250 < r < 0 for r in recon.values())
+    # "standard errors about ... over the 1,000 images"
+    assert all(0 < g[f"vq-recon-se-{s}"] < 3 for s in SETTINGS)
+    # "the two runs of a setting differ by up to ... nats"
+    gaps = [abs(g[f"vq-recon-{s}"] - g[f"vq-recon-{s}-run2"]) for s in SETTINGS]
+    assert g["vq-recon-run-gap"] == pytest.approx(max(gaps))
+    # "of the first three, the initialisation from encoder outputs reconstructs best in both
+    # runs, ahead of random init by ... and ... nats: margins of the size of the difference
+    # between two runs"
+    for run, name in (("", "run1"), ("-run2", "run2")):
+        margin = g[f"vq-encoder-margin-{name}"]
+        assert margin == pytest.approx(g[f"vq-recon-encoder{run}"] - g[f"vq-recon-random{run}"])
+        assert g[f"vq-recon-encoder{run}"] >= g[f"vq-recon-restart{run}"]
+        assert 0 < margin < 2 * g["vq-recon-run-gap"]
+    # "the EMA codebook's lead over them is larger than that in both runs"
+    for run in ("", "-run2"):
+        others = max(g[f"vq-recon-{s}{run}"] for s in SETTINGS if s != "ema")
+        assert g[f"vq-recon-ema{run}"] - others > g["vq-recon-run-gap"]
+    # "more entries in use do not translate one for one into better reconstructions": the
+    # restarts use more entries than the encoder initialisation and reconstruct no better
+    for run in ("", "-run2"):
+        assert g[f"vq-ppl-restart{run}"] > g[f"vq-ppl-encoder{run}"]
+        assert g[f"vq-recon-restart{run}"] <= g[f"vq-recon-encoder{run}"]
+
+
+def test_the_bounds_with_a_uniform_and_a_fitted_prior(g):
+    assert g["vq-uniform-cost"] == pytest.approx(8 * math.log(128))
+    # the prose's model is the EMA one
+    assert g["vq-test-recon"] == pytest.approx(g["vq-recon-ema"])
+    assert g["vq-test-elbo-uniform"] == pytest.approx(g["vq-test-recon"] - g["vq-uniform-cost"])
+    assert g["vq-test-elbo-prior"] == pytest.approx(g["vq-test-recon"] + g["vq-test-log-prior"])
+    # the fitted prior does better than the uniform one
+    assert -g["vq-uniform-cost"] < g["vq-test-log-prior"] < 0
+    assert g["vq-test-elbo-uniform"] < g["vq-test-elbo-prior"] < g["vq-test-recon"]
+    # "... is the standard error of each mean below": the same size for all three
+    assert g["vq-test-elbo-uniform-se"] == pytest.approx(g["vq-test-recon-se"])
+    assert g["vq-test-elbo-prior-se"] == pytest.approx(g["vq-test-recon-se"], rel=0.2)
+    # most test strings were never seen in training
+    assert 50 < g["vq-unseen-strings"] <= 100

@@ -1,0 +1,67 @@
+"""What the page "An autoregressive-flow prior" says about its numbers.
+
+The glued values are read from the executed page. The equivalence of an AF-prior VAE and an
+IAF-posterior VAE is an identity, checked to rounding; the comparison of the trained models
+is checked as the orderings and standard errors the prose states.
+"""
+
+import math
+
+import pytest
+from executed import glued
+
+MODELS = ("vae", "af", "iaf")
+
+
+@pytest.fixture(scope="module")
+def g():
+    return glued("vlae/flow_prior")
+
+
+def test_settings_the_prose_states(g):
+    assert g["flow-epochs"] == 40 and g["flow-latent"] == 32
+    assert g["flow-iw-k"] == 1000 and g["flow-iw-n"] == 500 and g["flow-test-n"] == 1000
+    # "exactly the same parameters"; the plain VAE has no flow
+    assert g["flow-params-af"] == g["flow-params-iaf"] > g["flow-params-vae"]
+
+
+def test_the_equivalence_holds_to_rounding(g):
+    assert g["flow-eq-error"] < 1e-9
+    assert g["flow-eq-kl-error"] < 1e-9
+    assert g["flow-eq-k"] == 20 and g["flow-eq-n"] == 50
+    assert -200 < g["flow-eq-mean-log-w"] < -50  # a log-weight of a binarized digit
+
+
+def test_the_table_is_consistent(g):
+    for m in MODELS:
+        assert g[f"flow-elbo-{m}"] == pytest.approx(g[f"flow-recon-{m}"] - g[f"flow-kl-{m}"])
+        assert g[f"flow-kl-bits-{m}"] == pytest.approx(g[f"flow-kl-{m}"] / math.log(2))
+        assert g[f"flow-lk-{m}"] > g[f"flow-elbo-{m}"]  # L_K is at least the ELBO
+        assert 0 < g[f"flow-gap-{m}"] < 15
+        assert 0 < g[f"flow-elbo-se-{m}"] < 3 and 0 < g[f"flow-lk-se-{m}"] < 3
+    assert g["flow-gain-elbo-vae"] == 0 and g["flow-gain-lk-vae"] == 0
+
+
+def test_the_af_prior_gives_the_best_model(g):
+    # "its test ELBO is ... above the N(0, I) VAE's, against ... for the IAF posterior"
+    assert g["flow-gain-elbo-af"] > 2 * g["flow-gain-elbo-se-af"]
+    assert g["flow-gain-elbo-af"] > g["flow-gain-elbo-iaf"] > 0
+    assert g["flow-gain-lk-af"] > 2 * g["flow-gain-lk-se-af"]
+    assert g["flow-gain-lk-af"] > g["flow-gain-lk-iaf"]
+    # "too small to tell from zero at this budget"
+    assert abs(g["flow-gain-lk-iaf"]) < 2 * g["flow-gain-lk-se-iaf"]
+
+
+def test_the_af_prior_makes_the_code_cheapest(g):
+    assert g["flow-kl-af"] < g["flow-kl-iaf"] < g["flow-kl-vae"]
+
+
+def test_the_iaf_posterior_has_the_smallest_inference_gap(g):
+    assert g["flow-gap-iaf"] < min(g["flow-gap-af"], g["flow-gap-vae"])
+    assert g["flow-gap-af"] < g["flow-gap-vae"]
+
+
+def test_the_af_prior_matches_the_spread_of_the_codes(g):
+    # the codes are wider than the fixed prior; the AF prior has moved to where they are
+    assert g["flow-spread-vae"] > 1.05 and g["flow-spread-iaf"] > 1.05
+    assert abs(g["flow-spread-af"] - 1) < min(g["flow-spread-vae"], g["flow-spread-iaf"]) - 1
