@@ -90,7 +90,7 @@ def test_pca_loses_the_neighbourhoods_that_tsne_keeps(g):
     assert g["latent-knn-tsne-20d"] > g["latent-knn-pca-20d"] + 30
 
 
-def test_exercise_2_numbers():
+def test_exercise_1_numbers():
     phi = NormalDist().cdf
     mass = (phi(1) - phi(-1)) ** 2
     assert 0.45 < mass < 0.5  # "almost half"
@@ -99,7 +99,7 @@ def test_exercise_2_numbers():
     assert (6 / 20) ** 2 == pytest.approx(0.09)  # "about a tenth"
 
 
-def test_exercise_3_a_50d_latent_adds_no_information(g):
+def test_exercise_2_a_50d_latent_adds_no_information(g):
     import vae_lib
 
     data = vae_lib.mnist_subset()
