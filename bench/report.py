@@ -428,21 +428,24 @@ def _vlae(v: dict) -> list[str]:
             str(w["window"]),
             f"{w['autoregressive_weights']:,}",
             f"{w['params']:,}",
-            _s(w["median_seconds"]["vae_lib"]),
-            _s(w["median_seconds"]["torch"]),
+            _ms(w["median_seconds"]["vae_lib"]),
+            _ms(w["median_seconds"]["torch"]),
             f"{w['ratio']:.2f}",
             f"{w['same_loss_check_nats']:.1e}",
         ]
         for w in v["windows"]
     ]
     load = v.get("load_average", {})
+    threads = v["threads"]
+    if isinstance(threads, dict):  # as bench.machine.limit_threads reports them
+        threads = threads.get("requested")
     return [
         "## Autoregressive decoders (VLAE)",
         "",
         "One training epoch of the VLAE of chapters/vlae/lossy_code.md (784-256-32 with a "
         "masked linear layer over the image), vae_lib against the same model in PyTorch "
         f"(`python -m bench.vlae`): {v['data']}; batch {v['settings']['batch_size']}, Adam "
-        f"lr {v['settings']['lr']:g}, {v['settings']['dtype']}, {v['threads']} thread each; "
+        f"lr {v['settings']['lr']:g}, {v['settings']['dtype']}, {threads} thread each; "
         f"median of {v['windows'][0]['timed_epochs']} interleaved epochs after a warm-up. "
         "Ratio: vae_lib's time over PyTorch's (below 1, vae_lib is faster). The last column "
         "checks that the twins compute the same loss from the same weights and noise.",
