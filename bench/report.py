@@ -458,7 +458,7 @@ def _vlae(v: dict) -> list[str]:
                 "vae_lib",
                 "PyTorch",
                 "ratio",
-                "|loss difference|",
+                "loss difference (absolute)",
             ],
             rows,
         ),
