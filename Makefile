@@ -46,7 +46,7 @@ test: $(STAMP)
 ## the import layers of vae_lib (lint-imports, configured in pyproject.toml)
 PY_SOURCES := vae_lib tests bench scripts _ext
 JUPYTEXT   := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupytext --quiet
-CHAPTERS   := $(wildcard chapters/*.md chapters/*/*.md)
+CHAPTERS   := $(wildcard chapters/*.md chapters/*/*.md appendix/*.md)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
