@@ -66,3 +66,33 @@ def test_train_elbo_above_test_elbo(g):
     assert g["beta-train-elbo-1"] > g["beta-elbo-1"] + 3
     # "not comparable with the -85 to -90 nats" of full-MNIST papers: far below them
     assert g["beta-elbo-1"] < -95
+
+
+def test_the_likelihood_estimate_falls_less_than_the_elbo_only_above_beta_1(g):
+    # "for β > 1": the drop of L_100 from β = 1 to 2 is well below the ELBO's, beyond noise
+    assert g["beta-elbo-drop-2"] - g["beta-lk-drop-2"] > 3 * g["beta-lk-drop-se-2"]
+    assert 0 < g["beta-lk-drop-se-2"] < 0.5 and 0 < g["beta-elbo-drop-se-2"] < 0.5
+    # "Below β = 1 it is not so": from 1 to 0.5 L_100 falls at least as much as the ELBO
+    assert g["beta-lk-drop-0_5"] > g["beta-elbo-drop-0_5"] > 3 * g["beta-elbo-drop-se-0_5"]
+    for tag in ("0_5", "2"):
+        for key in ("elbo", "lk"):
+            assert g[f"beta-{key}-drop-{tag}"] > 0
+
+
+def test_the_low_beta_objective_is_almost_certainly_no_bound(g):
+    excess = g["beta-objective-excess-0_25"]
+    assert excess == pytest.approx(g["beta-objective-0_25"] - g["beta-lk-0_25"], abs=1e-6)
+    rise_1_10, rise_10_100 = g["beta-lk-rise-1-10-0_25"], g["beta-lk-rise-10-100-0_25"]
+    assert rise_1_10 == pytest.approx(g["beta-L10-0_25"] - g["beta-L1-0_25"], abs=1e-6)
+    assert rise_10_100 == pytest.approx(g["beta-lk-0_25"] - g["beta-L10-0_25"], abs=1e-6)
+    # "by less for each tenfold K", and the gap to close is far larger than the steps
+    assert 0 < rise_10_100 < rise_1_10
+    assert excess > 3 * (rise_1_10 + rise_10_100)
+    shrink = rise_10_100 / rise_1_10
+    assert g["beta-lk-tail-0_25"] == pytest.approx(rise_10_100 * shrink / (1 - shrink))
+    assert excess > 4 * g["beta-lk-tail-0_25"]
+
+
+def test_l_k_rises_with_k_for_every_beta(g):
+    for b in BETAS:
+        assert g[f"beta-L1-{b}"] < g[f"beta-L10-{b}"] < g[f"beta-lk-{b}"]

@@ -55,3 +55,31 @@ def test_vq_vae_rate_is_its_codebook_and_its_elbo_is_low(g):
     assert value(g, VQVAE, "rate") == pytest.approx(8 * math.log(128))
     assert abs(value(g, VQVAE, "distortion") - value(g, VAE, "distortion")) < 5  # "close"
     assert value(g, VQVAE, "elbo") < value(g, VAE, "elbo") - 10
+
+
+def paired(g, tag, key):
+    return g[f"overview-{tag}-minus-vae-{key}"], g[f"overview-{tag}-minus-vae-{key}-se"]
+
+
+def test_paired_differences_are_the_differences_of_the_means(g):
+    for tag, row in (("beta", BETA), ("iwae", IWAE), ("hvae", HVAE)):
+        for key in ("elbo", "lk"):
+            diff, se = paired(g, tag, key)
+            assert diff == pytest.approx(value(g, row, key) - value(g, VAE, key), abs=1e-6)
+            # images differ more than models: the paired error is below either mean's error
+            assert 0 < se < max(value(g, row, f"{key}_se"), value(g, VAE, f"{key}_se"))
+
+
+def test_the_bullets_differences_are_clear_of_their_paired_errors(g):
+    # β-VAE "loses ELBO"
+    diff, se = paired(g, "beta", "elbo")
+    assert diff < -3 * se
+    # IWAE: higher L_200, lower ELBO, each by several paired standard errors
+    diff, se = paired(g, "iwae", "lk")
+    assert diff > 3 * se
+    diff, se = paired(g, "iwae", "elbo")
+    assert diff < -3 * se
+    # hierarchical VAE "behind the plain VAE" on both
+    for key in ("elbo", "lk"):
+        diff, se = paired(g, "hvae", key)
+        assert diff < -3 * se

@@ -77,6 +77,10 @@ def test_the_cheapest_point_of_the_family_carries_no_information(g):
     assert g["bb-family-min-excess"] > 0  # every s > 0 costs more with an imperfect encoder
     assert g["bb-family-exact-spread"] < 1e-9  # the exact posterior ties
     assert g["bb-family-info-max"] == pytest.approx(g["bb-pref-info-full"], abs=1e-9)
+    # "the curves for t = 0.5 and 0.75 fall again at the right end", staying above the entropy
+    assert g["bb-family-s-before-last"] == pytest.approx(0.9)
+    for t in ("0.5", "0.75"):
+        assert 0 < g[f"bb-family-excess-{t}-s1"] < g[f"bb-family-excess-{t}-s09"]
 
 
 def test_the_blank_patch_is_the_quickest_to_fix(g):
