@@ -39,6 +39,21 @@ def test_the_top_layer_keeps_more_units_with_warm_up(g):
         assert 0 <= g[f"hvae-kl2-off-max-{run}"] < 0.01  # "less than a hundredth of a nat"
 
 
+def test_one_unit_in_each_run_sits_at_the_threshold(g):
+    for run in RUNS:
+        # "right at" the threshold 0.01 of the variance test, carrying "next to nothing"
+        assert 0.01 < g[f"hvae-edge-var-{run}"] < 0.012
+        assert g[f"hvae-edge-kl-{run}"] < 0.01
+        # counted by KL above a tenth of a nat, that unit drops out, and only it
+        assert g[f"hvae-used2-{run}"] == g[f"hvae-active2-{run}"] - 1
+        assert g[f"hvae-used-min-kl-{run}"] > 0.1
+    assert 0 < g["hvae-used2-none"] < g["hvae-used2-warmup"] < g["hvae-k2"]
+    # the figure's alt text: without warm-up two units in use, with warm-up six, the sixth
+    # carrying "about a tenth of a nat"
+    assert g["hvae-used2-none"] == 2 and g["hvae-used2-warmup"] == 6
+    assert g["hvae-used-min-kl-warmup"] < 0.2
+
+
 def test_the_warm_up_model_is_better_by_elbo_and_likelihood(g):
     for name in ("elbo", "lk"):
         diff, se = g[f"hvae-diff-{name}"], g[f"hvae-diff-{name}-se"]
@@ -74,6 +89,9 @@ def test_the_second_pair_points_the_same_way_with_another_size(g):
         return g[f"hvae-repeat-{key}-{run}-1"]
 
     assert rep("active2", "warmup") > rep("active2", "none")
+    assert rep("used2", "warmup") > rep("used2", "none") > 0  # units above a tenth of a nat
+    assert rep("used2", "warmup") == rep("active2", "warmup") - 1  # one "at the threshold"
+    assert rep("used2", "warmup") != g["hvae-used2-warmup"]  # "varies a lot"
     assert rep("kl2", "warmup") > rep("kl2", "none")
     assert rep("elbo", "warmup") > rep("elbo", "none")
     assert rep("active2", "warmup") != g["hvae-active2-warmup"]  # "varies a lot"
@@ -87,7 +105,8 @@ def test_what_each_layer_encodes(g):
     assert g["hvae-knn2-none"] > 20  # well above chance (about 10%)
     assert g["hvae-knn2-warmup"] > g["hvae-knn2-none"] + 10
     for run in RUNS:
-        assert g[f"hvae-knn1-{run}"] > g[f"hvae-knn2-{run}"]  # the bottom code predicts better
+        # the bottom code predicts better, "as one would expect"
+        assert g[f"hvae-knn1-{run}"] > g[f"hvae-knn2-{run}"]
 
 
 def test_exercise_3_a_short_warm_up_is_not_enough_and_a_long_one_keeps_more_units(g):

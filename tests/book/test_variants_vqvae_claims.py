@@ -92,8 +92,10 @@ def test_the_bounds_with_a_uniform_and_a_fitted_prior(g):
     # the fitted prior does better than the uniform one
     assert -g["vq-uniform-cost"] < g["vq-test-log-prior"] < 0
     assert g["vq-test-elbo-uniform"] < g["vq-test-elbo-prior"] < g["vq-test-recon"]
-    # "... is the standard error of each mean below": the same size for all three
+    # each mean with its own standard error: the uniform prior's cost is the same for every
+    # image, so that ELBO's is the reconstruction's; the log-prior's is far smaller
     assert g["vq-test-elbo-uniform-se"] == pytest.approx(g["vq-test-recon-se"])
     assert g["vq-test-elbo-prior-se"] == pytest.approx(g["vq-test-recon-se"], rel=0.2)
+    assert 0 < g["vq-test-log-prior-se"] < 0.2 * g["vq-test-recon-se"]
     # most test strings were never seen in training
     assert 50 < g["vq-unseen-strings"] <= 100
