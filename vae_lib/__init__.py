@@ -47,7 +47,7 @@ from .data.digits import (
 from .data.download import DownloadError, download_file
 from .data.mnist import download_mnist, load_mnist
 from .data.patterns import PATTERN_NAMES, pattern_templates, patterns
-from .evaluation.active_units import active_units
+from .evaluation.active_units import active_coordinates, active_units
 from .evaluation.gradient_snr import GradientMoments, gradient_moments
 from .evaluation.importance import (
     bounds_by_k,
@@ -189,6 +189,7 @@ __all__ = [
     "VLAEConfig",
     "VQVAE",
     "VQVAEConfig",
+    "active_coordinates",
     "active_units",
     "atomic_write_npz",
     "bernoulli_log_likelihood",

@@ -4,6 +4,7 @@ import pytest
 from vae_lib import (
     VAE,
     VAEConfig,
+    active_coordinates,
     active_units,
     importance_weighted_bound,
     log_importance_weights,
@@ -56,3 +57,16 @@ def test_nearest_centroid_accuracy():
     assert nearest_centroid_accuracy(codes, rng.permutation(labels)) < 0.6
     with pytest.raises(ValueError, match=r"labels must have shape \(150,\); got \(3,\)"):
         nearest_centroid_accuracy(codes, labels[:3])
+
+
+def test_active_coordinates_is_the_variance_rule():
+    means = np.column_stack(
+        [np.linspace(-1, 1, 50), np.full(50, 0.3), 0.05 * np.sin(np.arange(50))]
+    )
+    np.testing.assert_array_equal(active_coordinates(means), [True, False, False])
+    np.testing.assert_array_equal(active_coordinates(means, threshold=1e-4), [True, False, True])
+
+
+def test_active_coordinates_refuses_too_few_examples():
+    with pytest.raises(ValueError, match="at least 2"):
+        active_coordinates(np.zeros((1, 3)))

@@ -209,7 +209,7 @@ def test_elbo_terms_add_up_and_match_the_importance_weights():
 def test_posterior_means_per_layer():
     model = small()
     x = data(4)
-    mean1, mean2 = model.encode(x, np.random.default_rng(0), n_samples=4000)
+    mean1, mean2 = model.posterior_means(x, np.random.default_rng(0), n_samples=4000)
     _, _, mu2, logvar2 = model.bottom_up(x)
     np.testing.assert_allclose(mean2, mu2, rtol=1e-12)
     # E_q[z1 | x] by brute force: the mean of many draws of z1 down the ladder

@@ -18,7 +18,7 @@ bottom layer merges the encoder's Gaussian with the prior's (eq. ``hvae-merge``)
 The model is a :class:`~vae_lib.models.vae.VAE` whose code has two layers: it keeps the
 VAE's decoder p(x | z1), its input checks and its KL warm-up (``kl_warmup_epochs``, the KL
 weight :attr:`kl_weight` set by ``start_epoch``), and adds the top layer, the prior network
-and the merge. Everything that reads a code of one layer (``encode``, ``sample``,
+and the merge. Everything that reads a code of one layer (``posterior_means``, ``sample``,
 ``reconstruct``, ``elbo``, ``log_weights``) is its own.
 """
 
@@ -321,10 +321,10 @@ class HVAE(VAE):
         return z1, z2, mean
 
     def posterior_params(self, x):
-        """Not defined: q has one Gaussian per layer (see :meth:`bottom_up`, :meth:`encode`)."""
+        """Not defined: q has one Gaussian per layer (see :meth:`bottom_up`, `posterior_means`)."""
         raise NotImplementedError(
             "a two-layer model has no single Gaussian q(z|x): use bottom_up(x) for the "
-            "encoder's Gaussians, encode(x, rng) for each layer's posterior mean"
+            "encoder's Gaussians, posterior_means(x, rng) for each layer's posterior mean"
         )
 
     def _posterior(self, x: np.ndarray, eps2: np.ndarray):
@@ -335,7 +335,7 @@ class HVAE(VAE):
         mu1, logvar1, _, _ = precision_weighted_merge_kernel(mu1_hat, logvar1_hat, mu_p, logvar_p)
         return z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1
 
-    def encode(self, x, rng: np.random.Generator, n_samples: int = 64):
+    def posterior_means(self, x, rng: np.random.Generator, n_samples: int = 64):
         r"""The posterior mean of each layer, E_q[z1 | x] and E_q[z2 | x], for active units.
 
         .. math:: \mathbb E_q[z_2 \mid x] = \hat\mu_2(x), \qquad
