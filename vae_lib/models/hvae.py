@@ -194,7 +194,7 @@ class HVAE(VAE):
 
     config_class = HVAEConfig
     term_labels = {
-        "objective": "objective",
+        "objective": "training objective",
         "elbo": "ELBO",
         "recon": "reconstruction",
         "kl": "KL",

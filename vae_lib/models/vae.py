@@ -104,7 +104,7 @@ class VAE(Model):
 
     config_class = VAEConfig
     term_labels = {
-        "objective": "β-objective",
+        "objective": "training objective",
         "elbo": "ELBO",
         "recon": "reconstruction",
         "kl": "KL",
