@@ -29,6 +29,7 @@ import vae_lib
 from vae_lib.core.autoregressive import FULL
 
 from . import machine
+from .twins import torch_epoch
 
 HIDDEN, LATENT = 256, 32
 WINDOWS = (2, FULL)
@@ -68,7 +69,7 @@ def torch_vlae(ours: vae_lib.VLAE):
             n = x.shape[0]
             recon = -nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
             kl = 0.5 * torch.sum(mu * mu + torch.exp(logvar) - 1.0 - logvar) / n
-            return recon - kl
+            return recon - kl, recon, kl  # as bench.twins's VAE returns them
 
     twin = TorchVLAE()
     with torch.no_grad():
@@ -82,24 +83,6 @@ def torch_vlae(ours: vae_lib.VLAE):
     return twin
 
 
-def torch_epoch(model, optimizer, x, generator) -> float:
-    """One epoch of minibatch Adam on the negative ELBO; returns the epoch's mean ELBO."""
-    import torch
-
-    n = x.shape[0]
-    order = torch.randperm(n, generator=generator)
-    total = 0.0
-    for lo in range(0, n, BATCH_SIZE):
-        batch = x[order[lo : lo + BATCH_SIZE]]
-        eps = torch.randn(batch.shape[0], model.latent, generator=generator)
-        optimizer.zero_grad()
-        elbo = model(batch, eps)
-        (-elbo).backward()
-        optimizer.step()
-        total += batch.shape[0] * elbo.item()
-    return total / n
-
-
 def same_loss(ours: vae_lib.VLAE, theirs, x: np.ndarray) -> float:
     """|vae_lib's negative ELBO - PyTorch's| on one batch with the same ε (nats): the twins
     compute the same function."""
@@ -108,7 +91,7 @@ def same_loss(ours: vae_lib.VLAE, theirs, x: np.ndarray) -> float:
     eps = np.random.default_rng(0).standard_normal((len(x), LATENT), dtype=np.float32)
     mine = ours.loss_and_grads(x, eps).loss
     with torch.no_grad():
-        their = -float(theirs(torch.from_numpy(x), torch.from_numpy(eps)))
+        their = -float(theirs(torch.from_numpy(x), torch.from_numpy(eps))[0])
     return abs(mine - their)
 
 
@@ -138,7 +121,7 @@ def run_window(window, epochs: int, x_train: np.ndarray) -> dict:
             optimizer=optimizer,
         )
         middle = time.perf_counter()
-        their_elbo = torch_epoch(theirs, their_optimizer, x_torch, generator)
+        their_elbo = torch_epoch(theirs, their_optimizer, x_torch, generator, BATCH_SIZE)
         end = time.perf_counter()
         if epoch > 0:
             seconds["vae_lib"].append(middle - start)
