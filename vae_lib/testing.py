@@ -22,6 +22,10 @@ from .core.validation import check_positive_int, check_rng
 #: Worst relative error allowed between a gradient and its finite-difference estimate.
 TOLERANCE = 1e-6
 
+#: How long a test lets a call run before calling it a hang. A guard against hanging, far
+#: above any call's time on a loaded machine: tests never bound how fast anything runs.
+HANG_SECONDS = 60.0
+
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     """∂f/∂x by central differences, perturbing the array ``x`` in place entry by entry.

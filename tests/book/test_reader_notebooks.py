@@ -24,7 +24,6 @@ import yaml
 BOOK = Path(__file__).resolve().parents[2]
 SITE = BOOK / "_build" / "html"
 MYST = ("{glue", "{eq}", "{cite", "{numref}", "{doc}", "```{", ":::")
-SECONDS = 60.0
 
 
 def _toc_files(node) -> list[str]:
@@ -140,7 +139,6 @@ def test_the_notebook_runs_with_the_published_models(
     assert "computing it here" not in printed and "computed " not in printed, printed
     trains = "load_or_train(" in (BOOK / f"{chapter}.md").read_text(encoding="utf-8")
     assert ("fetched " in printed) == trains
-    assert seconds < SECONDS, f"{chapter} ran in {seconds:.0f} s with the published models"
     print(f"{chapter}: {seconds:.1f} s with the published models")
     if "interactive_output(" in (BOOK / f"{chapter}.md").read_text(encoding="utf-8"):
         state = notebook.metadata.get("widgets", {})

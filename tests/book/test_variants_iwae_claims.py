@@ -21,10 +21,14 @@ def g():
 def test_budget_and_cost(g):
     assert g["iwae-n-train"] == 4000 and g["iwae-epochs"] == 15
     assert g["iwae-decoder-passes-k50"] == 50 * 100  # 50 codes per image, batches of 100
-    assert g["iwae-seconds-vae"] < g["iwae-seconds-k5"] < g["iwae-seconds-k50"]
-    # "... times the VAE's time (less than 50, because the encoder's work ... is not multiplied)"
+    # Times are shown, never asserted: they depend on the machine's load. The cost the
+    # prose argues about is asserted as a count of multiply-adds.
     assert g["iwae-cost-ratio"] == pytest.approx(g["iwae-seconds-k50"] / g["iwae-seconds-vae"])
-    assert 5 < g["iwae-cost-ratio"] < 50
+    enc, dec = g["iwae-ops-encoder"], g["iwae-ops-decoder"]
+    assert enc == 784 * 256 + 256 * 2 * 50 and dec == 50 * 256 + 256 * 784
+    # "... times the VAE's products: the encoder runs once per image whatever K is"
+    assert g["iwae-ops-ratio-k50"] == pytest.approx((enc + 50 * dec) / (enc + dec))
+    assert 1 < g["iwae-ops-ratio-k50"] < 50
 
 
 def test_the_yardstick(g):

@@ -18,6 +18,7 @@ import pytest
 import vae_lib
 from vae_lib.core.files import FILE_MODE
 from vae_lib.data import mnist
+from vae_lib.testing import HANG_SECONDS
 
 
 def idx_gz(array: np.ndarray) -> bytes:
@@ -164,7 +165,7 @@ def test_timeout(server, fake_mnist, tmp_path):
     start = time.perf_counter()
     with pytest.raises(vae_lib.DownloadError, match="timed out after 0.2 s"):
         vae_lib.download_file(server[0] + "/slow/file.gz", tmp_path / "f", expected, timeout=0.2)
-    assert time.perf_counter() - start < 0.9
+    assert time.perf_counter() - start < HANG_SECONDS  # it ends: a hang guard, not a speed test
     assert list(tmp_path.iterdir()) == []
 
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import vae_lib as v
+from vae_lib.testing import HANG_SECONDS
 
 # messages of numpy's own that mean a check is missing
 NUMPY_INTERNAL = (
@@ -33,7 +34,7 @@ NUMPY_INTERNAL = (
     "cannot reshape",
     "truth value of an array",
 )
-SECONDS = 5.0  # no call may take longer
+SECONDS = HANG_SECONDS  # no call may hang (a guard against hangs, not a speed test)
 SETTINGS = settings(
     max_examples=100,
     deadline=None,  # the bound is checked below, per call, with its own message

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import vae_lib as v
+from vae_lib.testing import HANG_SECONDS
 from vae_lib.views.widgets import MAX_FRAMES
 
 
@@ -129,7 +130,7 @@ def test_reported_case_is_a_clear_error(what, call, error, words):
     start = time.monotonic()
     with pytest.raises(error, match=words):
         call()
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < HANG_SECONDS  # it ends: a hang guard, not a speed test
 
 
 def test_float16_is_computed_not_failed():

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import vae_lib
+from vae_lib.testing import HANG_SECONDS
 from vae_lib.training import published
 
 CONFIG = vae_lib.VAEConfig(input_dim=16, hidden_dims=(8,), latent_dim=2)
@@ -105,7 +106,7 @@ def test_a_model_that_cannot_be_fetched_is_trained_and_says_so(
     out = capsys.readouterr().out
     assert __import__("re").search(says, out), out
     assert "computed " in out and " here in " in out
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < HANG_SECONDS  # it ends: a hang guard, not a speed test
     assert [p.name for p in tmp_path.iterdir()] == [book_copy[0]]  # trained, nothing else
 
 
