@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HTML   := _build/html
 ASSETS := _assets/vendor/VERSIONS.txt
 
-.PHONY: book test assets lint format serve bench clean
+.PHONY: book test check assets lint format serve bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,23 +22,34 @@ $(ASSETS): package.json package-lock.json scripts/vendor_assets.py
 	npm ci --ignore-scripts --no-audit --no-fund
 	$(PYTHON) scripts/vendor_assets.py
 
-## book: build the static site into _build/html (executes every chapter, cached)
-## One BLAS thread per chapter's kernel: on a quiet machine as fast as two (bench/results.md),
-## and it keeps a busy machine from making a chapter ten times slower (OpenBLAS's threads
-## spin while they wait for a core).
+## book: build the static site into _build/html. Chapters whose source, or the library and
+## data they run, changed since their last execution are executed first, in parallel: JOBS
+## processes (default: one per core), one BLAS thread each (_ext/parallel_execution.py).
+## One BLAS thread per process: on a quiet machine as fast as two (bench/results.md), and it
+## keeps a busy machine from making a chapter ten times slower (OpenBLAS's threads spin
+## while they wait for a core).
+JOBS ?= 0
 BOOK_THREADS := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 book: $(STAMP) $(ASSETS)
-	$(BOOK_THREADS) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	BOOK_JOBS=$(JOBS) $(BOOK_THREADS) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is in $(HTML)/index.html (run 'make serve' to browse it)."
 
 ## test: lint, the library's tests, the book build, then the tests of the built site
-## (in headless Chromium, installed with apt-get when missing)
+## (in headless Chromium, installed with apt-get when missing); tests run one process per core
+PYTEST := $(PY) -m pytest -n auto -q
 test: $(STAMP)
 	$(MAKE) lint
-	$(PY) -m pytest tests --ignore=tests/book --ignore=tests/site
+	$(PYTEST) tests --ignore=tests/book --ignore=tests/site
 	$(MAKE) book
 	@scripts/ensure_chromium.sh
-	$(PY) -m pytest tests/book tests/site
+	$(PYTEST) tests/book tests/site
+
+## check: the everyday loop: lint, the library's tests, and the claims tests of the chapters
+## whose execution is stored and current (others are skipped, and say so); no build
+check: $(STAMP)
+	$(MAKE) lint
+	$(PYTEST) tests --ignore=tests/book --ignore=tests/site
+	BOOK_CLAIMS=current-only $(PYTEST) -rs $(wildcard tests/book/test_*_claims.py)
 
 ## lint: ruff (check and format) over all Python, the chapters' code cells included (checked
 ## as one script through jupytext, where E501 is left to the formatter as cell metadata

@@ -18,7 +18,8 @@ figures numbered, citations formatted), this walks the resolved document and wri
 
 ``_notebooks/manifest.json`` lists every notebook with its SHA-256, for Binder's
 ``postBuild`` to fetch them. The model cache is published beside them, in ``_models/`` with
-its own manifest, for the notebooks to fetch the book's trained models. The page's Colab
+its own manifest (exactly the files the chapters read), for the notebooks to fetch the book's
+trained models. The page's Colab
 button and ``.ipynb`` download point at the notebook (``html-page-context``), the Binder
 button at its copy in the Binder image.
 
@@ -36,9 +37,13 @@ from pathlib import Path
 import nbformat
 from docutils import nodes
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from parallel_execution import book_cache_files
+from sphinx.util import logging
 
 from vae_lib.core.files import load_arrays, sha256_file
 from vae_lib.training.cache import default_cache_dir
+
+logger = logging.getLogger(__name__)
 
 NOTEBOOK_DIR = "_notebooks"
 
@@ -357,17 +362,23 @@ def write_manifest(app, exception):
 
 
 def publish_models(app, exception):
-    """Copy the model cache into the site (``_models/``) with a manifest of SHA-256s, so that
-    the reader notebooks fetch the book's trained models instead of training them again."""
+    """Copy the stored models and results that the book's chapters read into the site
+    (``_models/``), with a manifest of SHA-256s, so that the reader notebooks fetch them
+    instead of computing them again. Nothing else goes: not a stale file the store still
+    holds, not a file an earlier build published."""
     if exception is not None or app.builder.format != "html":
         return
     target = Path(app.outdir) / app.config.published_models_dir
-    target.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
     entries = {}
-    for path in sorted(default_cache_dir().glob("*.npz")):
+    for name in sorted(book_cache_files(app)):
+        path = default_cache_dir() / name
         try:
             _, meta = load_arrays(path)  # only sound files are published
-        except (OSError, ValueError):
+        except (OSError, ValueError) as err:
+            logger.warning(f"a file the book read is not published: {path} ({err})")
             continue
         history = meta.get("extra", {}).get("history", {}) if isinstance(meta, dict) else {}
         seconds = (history.get("seconds") or [None])[-1] if isinstance(history, dict) else None

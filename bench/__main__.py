@@ -2,17 +2,16 @@
 
 Parts: ``training`` (speed and quality against PyTorch), ``quality`` (more untimed seeds
 for the quality comparison), ``vlae`` (the autoregressive decoders' training speed against
-PyTorch), ``book`` (build times) and ``widgets`` (latency and frame sizes; measured on the
-book's clean build, so it needs ``book``). ``--skip`` leaves parts
-out; their last results are then carried over from the existing results.json, marked with
-the date they were taken.
+PyTorch), ``book`` (build times), ``widgets`` (latency and frame sizes; measured on the
+book's clean build, so it needs ``book``) and ``test`` (``make test`` in a fresh clone of
+``HEAD``). ``--skip`` leaves parts out; their last results are then carried over from the
+existing results.json, marked with the date they were taken.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 from . import book, machine, quality, report, widget_latency
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("training", "quality", "vlae", "book", "widgets")
+PARTS = ("training", "quality", "vlae", "book", "widgets", "test")
 
 
 def run_training(threads: int, epochs: int, runs: int) -> dict:
@@ -71,25 +70,17 @@ def run_book(with_widgets: bool) -> tuple[dict, dict | None]:
     widgets: dict = {}
 
     def after_build(copy: Path, env: dict) -> None:
-        try:
-            import vae_lib.widgets  # noqa: F401
-        except ImportError:
-            widgets["error"] = "vae_lib.widgets does not exist yet: no widget to measure."
-            return
         widgets.update(widget_latency.measure(copy, env))
 
-    log = HERE / "build.log"
-    result = book.measure(keep=log, after_build=after_build if with_widgets else None)
+    result = book.measure(
+        keep=HERE / "build.log", after_build=after_build if with_widgets else None
+    )
     if with_widgets and not widgets:
         widgets["error"] = "not measured: the book's build failed (see the section above)."
-    if "error" not in result:
-        cores = os.cpu_count() or 1
-        print(f"book: clean build again, {cores} BLAS threads per kernel ...", flush=True)
-        other = book.measure(threads=cores, rebuild=False)
-        result["all_threads"] = {
-            k: other.get(k)
-            for k in ("threads", "clean_build_seconds", "chapters", "load_average", "error")
-        }
+    if result.get("chapters"):  # the build executes the longest chapters first from these
+        cold = {c["chapter"]: round(c["seconds"], 1) for c in result["chapters"]}
+        path = machine.ROOT / "_ext" / "chapter_seconds.json"
+        path.write_text(json.dumps(cold, indent=1, sort_keys=True) + "\n")
     return result, (widgets if with_widgets else None)
 
 
@@ -149,6 +140,9 @@ def main(argv=None) -> None:
             results["widgets"] = widgets
     elif "widgets" not in skip:
         parser.error("the widget benchmark runs on the book's clean build: do not skip book")
+    if "test" not in skip:
+        print("test: make test in a fresh clone of HEAD ...", flush=True)
+        results["test"] = book.measure_fresh_test(keep=HERE / "test.log")
     for part in PARTS:
         if part not in results and previous.get(part):
             carried = dict(previous[part])
@@ -163,6 +157,10 @@ def main(argv=None) -> None:
     md, js = report.write(results, args.out)
     _summarize_in_readme(results)
     print(f"wrote {md}, {js} and the README's summary")
+    failed = [p for p in PARTS if p not in skip and (results.get(p) or {}).get("error")]
+    failed += ["test"] if "test" not in skip and results["test"].get("exit") else []
+    if failed:  # a part that could not run is a failure, not a quiet gap in the report
+        sys.exit(f"make bench: these parts could not run: {', '.join(failed)} (see {md})")
 
 
 def _summarize_in_readme(results: dict) -> None:

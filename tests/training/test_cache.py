@@ -1,9 +1,14 @@
 """The trained-model cache: train once, load after, retrain when anything changes or breaks."""
 
+import shutil
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import vae_lib
+from vae_lib.testing import HANG_SECONDS
 from vae_lib.training import cache
 
 CONFIG = vae_lib.VAEConfig(input_dim=16, hidden_dims=(8,), latent_dim=2)
@@ -247,3 +252,110 @@ def test_a_folder_in_the_way_is_refused_before_training(data, fits, tmp_path):
     with pytest.raises(ValueError, match="is in the way: a folder"):
         vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
     assert len(fits) == 1
+
+
+def test_the_training_code_is_the_models_core_and_fit_not_the_views():
+    files = {
+        p.relative_to(Path(vae_lib.__file__).parent).as_posix()
+        for p in cache.code_files(cache.TRAINING_CODE)
+    }
+    assert {"training/fit.py", "models/vae.py", "models/iwae.py", "core/optim.py"} <= files
+    assert not any(f.startswith(("views/", "evaluation/", "toys/")) for f in files)
+    with pytest.raises(ValueError, match="not an importable module"):
+        cache.code_files(("vae_lib.no_such_module",))
+    with pytest.raises(TypeError, match="sequence of dotted module names"):
+        cache.code_files("vae_lib.core")
+
+
+@pytest.fixture
+def library_copy(tmp_path, monkeypatch):
+    """A copy of vae_lib's sources that the cache hashes in place of the real ones."""
+    real_root = Path(vae_lib.__file__).parent
+    copy = tmp_path / "vae_lib"
+    shutil.copytree(real_root, copy, ignore=shutil.ignore_patterns("__pycache__", "*.npz"))
+    real_code_files = cache.code_files
+    monkeypatch.setattr(
+        cache,
+        "code_files",
+        lambda modules: [copy / p.relative_to(real_root) for p in real_code_files(modules)],
+    )
+    cache.code_sha256.cache_clear()
+    yield copy
+    cache.code_sha256.cache_clear()
+
+
+def edit(path):
+    path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    cache.code_sha256.cache_clear()
+
+
+def test_a_change_to_fit_retrains_and_a_plotting_helper_does_not(
+    data, fits, tmp_path, library_copy
+):
+    train = dict(cache_dir=tmp_path / "c", transform=vae_lib.binarize_dynamic, **SETTINGS)
+    vae_lib.load_or_train(CONFIG, data, **train)
+    edit(library_copy / "views" / "plots.py")
+    edit(library_copy / "evaluation" / "importance.py")
+    vae_lib.load_or_train(CONFIG, data, **train)
+    assert len(fits) == 1
+    edit(library_copy / "training" / "fit.py")
+    vae_lib.load_or_train(CONFIG, data, **train)
+    assert len(fits) == 2
+    edit(library_copy / "models" / "vae.py")
+    vae_lib.load_or_train(CONFIG, data, **train)
+    assert len(fits) == 3
+    edit(library_copy / "data" / "digits.py")  # the module of the transform
+    vae_lib.load_or_train(CONFIG, data, **train)
+    assert len(fits) == 4
+    assert len(cached_files(tmp_path / "c")) == 4
+
+
+def test_line_endings_do_not_change_the_code_key(library_copy):
+    before = cache.code_sha256(cache.TRAINING_CODE)
+    fit = library_copy / "training" / "fit.py"
+    fit.write_bytes(fit.read_bytes().replace(b"\n", b"\r\n"))
+    cache.code_sha256.cache_clear()
+    assert cache.code_sha256(cache.TRAINING_CODE) == before
+
+
+def test_every_file_used_is_logged(data, tmp_path, monkeypatch):
+    log = tmp_path / "used.txt"
+    monkeypatch.setenv(cache.CACHE_LOG_ENV, str(log))
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path / "c", **SETTINGS)  # trained
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path / "c", **SETTINGS)  # loaded
+    (path,) = cached_files(tmp_path / "c")
+    assert log.read_text().splitlines() == [path.name, path.name]
+
+
+def test_two_callers_of_one_result_compute_it_once(tmp_path):
+    """The second caller waits on the first's lock, then loads what the first stored."""
+    computed, in_compute, go = [], threading.Event(), threading.Event()
+
+    def compute():
+        computed.append(1)
+        in_compute.set()
+        go.wait(timeout=HANG_SECONDS)
+        return {"a": np.arange(3.0)}
+
+    def call():
+        return cache.load_or_compute(
+            "shared",
+            {"what": "a test"},
+            compute,
+            save=cache.save_arrays_keyed,
+            load=cache.load_arrays_keyed,
+            cache_dir=tmp_path,
+        )
+
+    results = []
+    first = threading.Thread(target=lambda: results.append(call()))
+    first.start()
+    assert in_compute.wait(timeout=HANG_SECONDS)
+    second = threading.Thread(target=lambda: results.append(call()))
+    second.start()
+    second.join(timeout=0.5)  # time to reach the lock: without it, it would compute too
+    go.set()
+    first.join(timeout=HANG_SECONDS)
+    second.join(timeout=HANG_SECONDS)
+    assert computed == [1] and len(results) == 2
+    assert all(np.array_equal(r["a"], np.arange(3.0)) for r in results)

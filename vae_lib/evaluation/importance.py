@@ -25,6 +25,9 @@ from ..training.cache import (
     save_arrays_keyed,
 )
 
+#: The library code that decides a stored bound: the models' log-weights and this module.
+BOUNDS_CODE = ("vae_lib.core", "vae_lib.models", __name__)
+
 
 def _check_model(model) -> Model:
     if not isinstance(model, Model):
@@ -218,6 +221,7 @@ def load_or_estimate_bounds(
         estimate,
         save=save_arrays_keyed,
         load=load,
+        code=BOUNDS_CODE,
         cache_dir=cache_dir,
         redo="computing the bounds again",
     )

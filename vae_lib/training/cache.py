@@ -1,7 +1,9 @@
 """One keyed store for everything expensive: trained models, importance bounds, sweeps.
 
 A result is named by a SHA-256 of everything that decides it (its *key fields*: a config,
-training settings, the bytes of the data, vae_lib's version ...). :func:`load_or_compute`
+training settings, the bytes of the data, and the source of the library code that computes it,
+so that a fixed bug in ``fit`` or in a model retrains, while a change to a plotting helper
+does not). :func:`load_or_compute`
 looks for a file of that name, checks it (the key stored inside, the SHA-256 of its arrays)
 and returns what it holds; a missing file is fetched from the book's published copies when
 ``VAE_LIB_MODELS_URL`` is set (:mod:`vae_lib.training.published`), and a missing or damaged
@@ -11,18 +13,32 @@ file is otherwise computed again, never used.
 The folder is, in order: the ``cache_dir`` argument, the environment variable
 ``VAE_LIB_CACHE``, ``<repository>/_build/.vae_cache`` when vae_lib runs from the book's
 repository (so ``make clean`` clears it), else ``~/.cache/vae_lib/models``.
+
+Two processes that need the same result at once (two chapters executed in parallel) compute
+it once: the second waits on a lock on the file's path, then loads it. When the environment
+variable ``VAE_LIB_CACHE_LOG`` names a file, the name of every stored file a process uses is
+appended to it, so that the book publishes exactly the files its chapters read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import importlib.util
 import json
 import os
 import re
+import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+try:  # POSIX; elsewhere two processes computing one result both compute it (still correct)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 import numpy as np
 
@@ -34,7 +50,12 @@ from .fit import History, check_training_settings, fit
 from .published import fetch_published, published_models_url
 
 CACHE_ENV = "VAE_LIB_CACHE"
-CACHE_FORMAT = 2
+CACHE_LOG_ENV = "VAE_LIB_CACHE_LOG"
+CACHE_FORMAT = 3
+#: The library code that decides a trained model: a change to any of it retrains.
+TRAINING_CODE = ("vae_lib.core", "vae_lib.models", "vae_lib.training.fit")
+#: The default for other results: all of the library (never stale, sometimes recomputed).
+ALL_CODE = ("vae_lib",)
 _REPO = Path(__file__).resolve().parents[2]
 
 
@@ -55,6 +76,47 @@ def check_seed(seed) -> int:
     if seed < 0:
         raise ValueError(f"seed must be at least 0; got {seed}")
     return int(seed)
+
+
+def code_files(modules) -> list[Path]:
+    """The source files of these modules, by dotted name; a package means every ``.py`` file
+    under it. Raises ``ValueError`` for a name that is not an importable module."""
+    if isinstance(modules, str) or not all(isinstance(m, str) for m in modules):
+        raise TypeError(f"modules must be a sequence of dotted module names; got {modules!r}")
+    files: set[Path] = set()
+    for name in modules:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or spec.origin is None:
+            raise ValueError(f"{name!r} is not an importable module with a source file")
+        if spec.submodule_search_locations:
+            for folder in spec.submodule_search_locations:
+                files.update(Path(folder).rglob("*.py"))
+        else:
+            files.add(Path(spec.origin))
+    return sorted(files)
+
+
+@functools.lru_cache(maxsize=64)
+def code_sha256(modules: tuple[str, ...]) -> str:
+    """SHA-256 of the source of these modules (see :func:`code_files`), for key fields.
+
+    Files are taken by their path below the ``vae_lib`` folder and their bytes with line
+    endings normalised, so a clone on any system computes the same key (and finds the
+    book's published files).
+    """
+    root = Path(__file__).resolve().parents[1].parent
+    h = hashlib.sha256()
+    for path in code_files(modules):
+        try:
+            name = path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            name = path.name
+        h.update(name.encode() + b"\0")
+        h.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return h.hexdigest()
 
 
 def data_fingerprint(x: np.ndarray) -> dict:
@@ -88,6 +150,33 @@ def cache_path(name: str, key_fields: dict, cache_dir=None) -> tuple[Path, str]:
     return folder / f"{name}-{key[:20]}.npz", key
 
 
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold a lock on ``path`` while the block runs: another process that asks for the same
+    result waits here, then finds it stored."""
+    if fcntl is None:
+        yield
+        return
+    # The lock lives outside the cache folder, which holds only results (and is published).
+    locks = Path(tempfile.gettempdir()) / f"vae_lib-locks-{os.getuid()}"
+    locks.mkdir(mode=0o700, exist_ok=True)
+    name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    with open(locks / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _log_use(path: Path) -> None:
+    """Append the file's name to the log named by ``VAE_LIB_CACHE_LOG``, if any."""
+    log = os.environ.get(CACHE_LOG_ENV)
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(path.name + "\n")
+
+
 def load_or_compute(
     name: str,
     key_fields: dict,
@@ -95,6 +184,7 @@ def load_or_compute(
     *,
     save: Callable[[Path, str, object], None],
     load: Callable[[Path, str], object],
+    code: tuple[str, ...] = ALL_CODE,
     cache_dir=None,
     redo: str = "computing it again",
 ):
@@ -102,26 +192,33 @@ def load_or_compute(
 
     ``load`` raises ``ValueError`` (or ``OSError``, ``KeyError``, ``TypeError``) for a file
     that does not match; that file is then computed again with a warning that says so
-    (``redo``), and saved with ``save(path, key, value)``.
+    (``redo``), and saved with ``save(path, key, value)``. ``code`` names the library
+    modules whose source decides the result (default: all of vae_lib); their SHA-256 is a
+    key field, so a change to them computes the result again.
     """
-    path, key = cache_path(name, key_fields, cache_dir)
+    path, key = cache_path(name, {**key_fields, "code": code_sha256(tuple(code))}, cache_dir)
     if path.exists() and not path.is_file():
         raise ValueError(
             f"{path} is in the way: a folder (or another non-file) where the cache "
             "keeps a file; remove it or choose another cache_dir"
         )
-    if not path.is_file():
-        report = fetch_published(path)  # "" unless VAE_LIB_MODELS_URL names the book's copies
-        if report:
-            print(report)
-    if path.is_file():
-        try:
-            return load(path, key)
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            warnings.warn(f"{path} is damaged ({err}); {redo}", stacklevel=3)
-    start = time.perf_counter()
-    value = compute()
-    save(path, key, value)
+    with _exclusive(path):
+        if not path.is_file():
+            report = fetch_published(path)  # "" unless VAE_LIB_MODELS_URL names the book's
+            if report:
+                print(report)
+        if path.is_file():
+            try:
+                value = load(path, key)
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                warnings.warn(f"{path} is damaged ({err}); {redo}", stacklevel=3)
+            else:
+                _log_use(path)
+                return value
+        start = time.perf_counter()
+        value = compute()
+        save(path, key, value)
+        _log_use(path)
     if published_models_url() is not None:
         print(f"computed {path.name} here in {time.perf_counter() - start:.1f} s")
     return value
@@ -271,12 +368,17 @@ def load_or_train(
             raise ValueError("its training history is missing")
         return model, History(**extra["history"])
 
+    code = TRAINING_CODE
+    transform_module = (key_fields["training"]["transform"] or "").rpartition(".")[0]
+    if transform_module.startswith("vae_lib."):  # a library transform: its code decides too
+        code = (*TRAINING_CODE, transform_module)
     return load_or_compute(
         name,
         key_fields,
         train,
         save=save,
         load=load,
+        code=code,
         cache_dir=cache_dir,
         redo="training the model again",
     )

@@ -1,0 +1,262 @@
+"""Sphinx extension: execute the book's notebooks in parallel, and never show a stale one.
+
+myst-nb's ``cache`` mode executes notebooks one at a time while Sphinx reads them, and keys
+each executed notebook by its code cells only. Before Sphinx reads anything, this extension
+brings jupyter-cache (the store myst-nb reads from) up to date itself:
+
+- **What is stale.** A stored execution is used only if it matches the chapter's code cells
+  (jupyter-cache's own key) *and* was made with the library and data of this checkout: the
+  SHA-256 of every file under ``vae_lib/`` (``nb_execution_library``: its code and its
+  shipped data) is stored with each execution. A chapter whose execution is missing or
+  stale is executed again, and Sphinx reads it again even if its source did not change.
+- **In parallel.** The chapters to execute run in a pool of ``nb_execution_jobs``
+  processes (0: ``BOOK_JOBS``, else the cores this process may use), each with one BLAS
+  thread, the longest first, with jupyter-cache's own ``single_nb_execution``. "Longest" is
+  each chapter's last measured time, or from a clean start its cold time in
+  ``chapter_seconds.json`` beside this file (written by ``make bench``). Trained
+  models that several chapters share are computed once: ``vae_lib``'s store makes a second
+  process wait for the first (:mod:`vae_lib.training.cache`).
+- **What the book used.** Each execution records the stored models and results it read
+  (``VAE_LIB_CACHE_LOG``); :func:`book_cache_files` gives their union, which the build
+  publishes, and nothing else.
+
+When everything is up to date this reads each chapter's source, hashes the library and
+returns: a rebuild that executes nothing costs well under a second here. The times of the
+last execution phase are written to ``execution_times.json`` in jupyter-cache's folder for
+the build-statistics page (``execution-summary`` directive).
+
+Loaded by ``_config.yml`` (``sphinx.local_extensions``), after myst-nb.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = ROOT / "vae_lib"
+TIMES_FILE = "execution_times.json"
+COLD_TIMES = Path(__file__).with_name("chapter_seconds.json")
+SUMMARY_DIRECTIVE = "{execution-summary}"
+CACHE_LOG_ENV = "VAE_LIB_CACHE_LOG"  # vae_lib.training.cache.CACHE_LOG_ENV
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def library_sha256(root: Path = LIBRARY) -> str:
+    """SHA-256 of every file under the library folder (code and data), by relative path,
+    line endings normalised; caches and compiled files left out."""
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        data = path.read_bytes()
+        if path.suffix in (".py", ".md", ".txt", ".json"):
+            data = data.replace(b"\r\n", b"\n")
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
+    return h.hexdigest()
+
+
+def default_jobs() -> int:
+    """``BOOK_JOBS`` if it is a positive integer, else the cores this process may use."""
+    jobs = os.environ.get("BOOK_JOBS", "")
+    if jobs.isdigit() and int(jobs) > 0:
+        return int(jobs)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _cache(app):
+    from jupyter_cache import get_cache
+
+    return get_cache(app.env.mystnb_config.execution_cache_path or ".jupyter_cache")
+
+
+def _source(env, docname: str) -> str:
+    return Path(env.doc2path(docname)).read_text(encoding="utf-8")
+
+
+def _read_notebook(app, docname: str):
+    """The chapter as myst-nb reads it (the same notebook, so the same cache key), or None
+    for a page that is not a notebook."""
+    from myst_nb.core.read import create_nb_reader
+
+    path, text = app.env.doc2path(docname), _source(app.env, docname)
+    reader = create_nb_reader(str(path), app.env.myst_config, app.env.mystnb_config, text)
+    return None if reader is None else reader.read(text)
+
+
+def _execute(path: str, notebook, timeout, allow_errors: bool) -> dict:
+    """One chapter, in a worker process: executed notebook, seconds, error, files read."""
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    for name in THREAD_VARIABLES:  # one BLAS thread per process: the processes are the cores
+        os.environ[name] = "1"
+    with tempfile.NamedTemporaryFile("r", suffix=".log", encoding="utf-8") as log:
+        os.environ[CACHE_LOG_ENV] = log.name
+        result = single_nb_execution(
+            notebook,
+            cwd=str(Path(path).parent),
+            timeout=timeout,
+            allow_errors=allow_errors,
+            meta_override=True,
+        )
+        used = sorted(set(log.read().split()))
+    return {
+        "notebook": result.nb,
+        "seconds": result.time,
+        "error": result.exc_string if result.err is not None else None,
+        "cache_files": used,
+    }
+
+
+def _saved_times(folder: Path) -> dict:
+    try:
+        return json.loads((folder / TIMES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _cold_times() -> dict:
+    try:
+        return json.loads(COLD_TIMES.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def bring_cache_up_to_date(app, env, added, changed, removed) -> list[str]:
+    """``env-get-outdated``: execute what is missing or stale, in parallel; return the
+    chapters executed, for Sphinx to read again."""
+    from jupyter_cache.base import CacheBundleIn
+
+    config = env.mystnb_config
+    if config.execution_mode != "cache":
+        return []
+    cache = _cache(app)
+    library = library_sha256(Path(app.confdir) / app.config.nb_execution_library)
+    to_run, current = {}, set()
+    for docname in sorted(env.found_docs):
+        notebook = _read_notebook(app, docname)
+        if notebook is None:
+            continue
+        try:
+            record = cache.match_cache_notebook(notebook)
+        except KeyError:
+            record = None
+        if record is not None and record.data.get("library") == library:
+            current.add(record.pk)
+            continue
+        if record is not None:
+            cache.remove_cache(record.pk)  # made by other library code: stale
+        to_run[docname] = notebook
+    folder = Path(cache.path)
+    times = _saved_times(folder)
+    expected = {**_cold_times(), **times.get("chapters", {})}
+    order = sorted(to_run, key=lambda d: -expected.get(d, float("inf")))
+    jobs = min(app.config.nb_execution_jobs or default_jobs(), max(1, len(order)))
+    failures, ran = [], {}
+    if order:
+        logger.info(f"executing {len(order)} notebooks in {jobs} processes: {', '.join(order)}")
+        start = time.perf_counter()
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            futures = {
+                d: pool.submit(
+                    _execute,
+                    str(env.doc2path(d)),
+                    to_run[d],
+                    config.execution_timeout,
+                    config.execution_allow_errors,
+                )
+                for d in order
+            }
+            for docname, future in futures.items():
+                out = future.result()
+                ran[docname] = out["seconds"]
+                if out["error"] is not None:
+                    failures.append(f"{docname}:\n{out['error']}")
+                    continue
+                uri = cache.add_nb_to_project(str(env.doc2path(docname))).uri
+                record = cache.cache_notebook_bundle(
+                    CacheBundleIn(
+                        out["notebook"],
+                        uri,
+                        data={
+                            "execution_seconds": out["seconds"],
+                            "library": library,
+                            "cache_files": out["cache_files"],
+                        },
+                    ),
+                    check_validity=False,
+                    overwrite=True,
+                )
+                current.add(record.pk)
+                logger.info(f"executed {docname} in {out['seconds']:.1f} s")
+        wall = time.perf_counter() - start
+        chapter_times = {**times.get("chapters", {}), **ran}
+        summary = {"jobs": jobs, "wall_seconds": wall, "executed": ran, "chapters": chapter_times}
+        (folder / TIMES_FILE).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+        logger.info(f"executed {len(ran)} notebooks in {wall:.1f} s on {jobs} processes")
+    for record in cache.list_cache_records():  # executions of sources that no longer exist
+        if record.pk not in current:
+            cache.remove_cache(record.pk)
+    if failures:
+        message = "\n\n".join(failures)
+        if config.execution_raise_on_error:
+            raise ExtensionError(f"notebooks failed to execute:\n{message}")
+        logger.warning(f"notebooks failed to execute:\n{message}", type="mystnb", subtype="exec")
+    summaries = [d for d in env.found_docs if SUMMARY_DIRECTIVE in _source(env, d)]
+    return sorted(ran) + (summaries if ran else [])
+
+
+def book_cache_files(app) -> set[str]:
+    """Names of the stored models and results that the book's executed chapters read."""
+    cache = _cache(app)
+    return {name for r in cache.list_cache_records() for name in r.data.get("cache_files", [])}
+
+
+class ExecutionSummary(Directive):
+    """The last execution phase in a sentence: chapters, processes, wall time, serial sum."""
+
+    def run(self):
+        env = self.state.document.settings.env
+        folder = Path(env.mystnb_config.execution_cache_path or ".jupyter_cache")
+        times = _saved_times(folder)
+        ran = times.get("executed", {})
+        if not ran:
+            text = "No chapter has been executed by this build's cache yet."
+        else:
+            serial, wall, jobs = sum(ran.values()), times["wall_seconds"], times["jobs"]
+            longest = max(ran.values())
+            text = (
+                f"The last time chapters were executed, {len(ran)} of them ran in {jobs} "
+                f"processes in {wall:.0f} s of wall-clock time; one after another they would "
+                f"have taken the sum of their times, {serial:.0f} s, a speed-up of "
+                f"{serial / wall:.2f}. With P processes the wall-clock time is at least the "
+                f"larger of the longest chapter ({longest:.0f} s) and the sum divided by P "
+                f"({serial:.0f} s / P), and chapters that wait for a model another is "
+                "training add to it."
+            )
+        return [nodes.paragraph(text=text)]
+
+
+def setup(app):
+    app.setup_extension("myst_nb")
+    app.add_config_value("nb_execution_jobs", 0, "env", [int])
+    app.add_config_value("nb_execution_library", "vae_lib", "env", [str])
+    app.connect("env-get-outdated", bring_cache_up_to_date)
+    app.add_directive("execution-summary", ExecutionSummary)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,171 @@
+"""The build's execution step on a book of two tiny chapters and a library of one module.
+
+A chapter is executed again when its source changes or when the library it runs changes,
+and only then; chapters run in parallel processes; the cache holds no execution of a
+source that is gone; the files a chapter reads from vae_lib's store are recorded.
+"""
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from _ext.parallel_execution import library_sha256
+
+BOOK = Path(__file__).resolve().parents[2]
+
+CHAPTER = """\
+---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# {title}
+
+```{{code-cell}} ipython3
+import os, sys
+sys.path.insert(0, os.path.abspath(".."))
+from tinylib.numbers import answer
+print("{title}", answer(), os.environ["OPENBLAS_NUM_THREADS"], os.getpid())
+log = os.environ.get("VAE_LIB_CACHE_LOG")
+if log:
+    with open(log, "a") as f:
+        f.write("{title}-model.npz\\n")
+```
+"""
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    root = tmp_path_factory.mktemp("book")
+    (root / "tinylib").mkdir()
+    (root / "tinylib" / "__init__.py").write_text("")
+    (root / "tinylib" / "numbers.py").write_text("def answer():\n    return 42\n")
+    (root / "chapters").mkdir()
+    for name in ("a", "b"):
+        (root / "chapters" / f"{name}.md").write_text(CHAPTER.format(title=name))
+    (root / "intro.md").write_text("# Intro\n")
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: chapters/a\n  - file: chapters/b\n"
+    )
+    (root / "_config.yml").write_text(
+        textwrap.dedent(
+            f"""\
+            title: tiny
+            execute:
+              execute_notebooks: cache
+            sphinx:
+              config:
+                nb_execution_jobs: 2
+                nb_execution_library: tinylib
+              local_extensions:
+                parallel_execution: {BOOK / "_ext"}
+            """
+        )
+    )
+    return root
+
+
+def build(root: Path) -> str:
+    run = subprocess.run(
+        [Path(sys.executable).parent / "jupyter-book", "build", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout + run.stderr
+
+
+def executed(log: str) -> list[str]:
+    return sorted(re.findall(r"executed (chapters/\w+) in", log))
+
+
+def printed(root: Path, chapter: str) -> list[str]:
+    html = (root / "_build" / "html" / "chapters" / f"{chapter}.html").read_text()
+    return re.search(rf"{chapter} (\d+) (\d+) (\d+)", html).groups()
+
+
+def test_what_runs_and_when(book):
+    first = build(book)
+    assert executed(first) == ["chapters/a", "chapters/b"]
+    assert "executing 2 notebooks in 2 processes" in first
+    assert "Executing notebook" not in first  # myst-nb found every chapter stored
+    answer, threads, pid_a = printed(book, "a")
+    assert (answer, threads) == ("42", "1")
+    assert printed(book, "b")[2] != pid_a  # two kernels
+
+    assert executed(build(book)) == []  # nothing changed: nothing runs
+
+    (book / "chapters" / "a.md").write_text(
+        (book / "chapters" / "a.md").read_text() + "\nA new paragraph.\n"
+    )
+    assert executed(build(book)) == []  # prose only: the code cells are the key
+
+    chapter = book / "chapters" / "b.md"
+    chapter.write_text(chapter.read_text().replace("answer()", "answer() + 0"))
+    assert executed(build(book)) == ["chapters/b"]
+
+    (book / "tinylib" / "numbers.py").write_text("def answer():\n    return 43\n")
+    log = build(book)
+    assert executed(log) == ["chapters/a", "chapters/b"]  # the library changed
+    assert printed(book, "a")[0] == "43" and printed(book, "b")[0] == "43"
+
+    from jupyter_cache import get_cache
+
+    records = get_cache(book / "_build" / ".jupyter_cache").list_cache_records()
+    assert len(records) == 2  # the executions of b's old source are gone
+    assert sorted(f for r in records for f in r.data["cache_files"]) == [
+        "a-model.npz",
+        "b-model.npz",
+    ]
+    assert {r.data["library"] for r in records} == {library_sha256(book / "tinylib")}
+    times = json.loads((book / "_build" / ".jupyter_cache" / "execution_times.json").read_text())
+    assert times["jobs"] == 2 and sorted(times["executed"]) == ["chapters/a", "chapters/b"]
+
+
+def test_a_failing_chapter_fails_the_build_with_its_traceback(tmp_path, book):
+    import shutil
+
+    root = tmp_path / "broken"
+    shutil.copytree(book, root, ignore=shutil.ignore_patterns("_build"))
+    chapter = root / "chapters" / "a.md"
+    chapter.write_text(chapter.read_text().replace("answer()", "answer() / 0", 1))
+    config = root / "_config.yml"
+    config.write_text(
+        config.read_text().replace(
+            "nb_execution_jobs: 2", "nb_execution_jobs: 2\n    nb_execution_raise_on_error: true"
+        )
+    )
+    run = subprocess.run(
+        [Path(sys.executable).parent / "jupyter-book", "build", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode != 0
+    log = run.stdout + run.stderr
+    assert "notebooks failed to execute" in log and "ZeroDivisionError" in log
+    assert "chapters/a" in log and "Executing notebook" not in log  # run once, not twice
+
+
+def test_the_library_key_covers_code_and_data(tmp_path):
+    (tmp_path / "m.py").write_text("x = 1\n")
+    (tmp_path / "data.npz").write_bytes(b"\x00\x01")
+    before = library_sha256(tmp_path)
+    (tmp_path / "m.py").write_text("x = 1\r\n")
+    assert library_sha256(tmp_path) == before  # line endings do not count
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "m.pyc").write_bytes(b"compiled")
+    assert library_sha256(tmp_path) == before
+    (tmp_path / "data.npz").write_bytes(b"\x00\x02")
+    assert library_sha256(tmp_path) != before
