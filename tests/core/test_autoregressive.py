@@ -1,3 +1,6 @@
+import re
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -245,3 +248,100 @@ def test_window_masks_grow_with_w():
 def test_window_mask_bad_window(bad):
     with pytest.raises(ValueError, match="window must be an integer ≥ 0 or 'full'"):
         causal_window_mask(3, 3, bad)
+
+
+@pytest.mark.parametrize("shape", [(5, 1), (1, 1), (2, 7), (6, 4), (4, 6)])
+@pytest.mark.parametrize("w", [0, 1, 2, 4, 7, 10**30, FULL])
+def test_window_mask_matches_its_definition_on_more_shapes(shape, w):
+    expected = brute_force_window(*shape, FULL if w == 10**30 else w)
+    np.testing.assert_array_equal(causal_window_mask(*shape, w), expected)
+
+
+@pytest.mark.parametrize(
+    "args, error, words",
+    [
+        ((3, 3, "x"), ValueError, r"window must be an integer ≥ 0 or 'full'; got 'x' \(str\)"),
+        ((3, 3, 2.0), ValueError, r"window must be an integer ≥ 0 or 'full'; got 2.0 \(float\)"),
+        ((3, 3, np.float64(1)), ValueError, "window must be an integer"),
+        ((0, 3, 1), ValueError, "height must be at least 1; got 0"),
+        ((3, -2, 1), ValueError, "width must be at least 1; got -2"),
+        (("3", 3, 1), TypeError, "height must be an integer; got str"),
+        ((3, 2.0, 1), TypeError, "width must be an integer; got float"),
+    ],
+)
+def test_window_mask_bad_arguments(args, error, words):
+    with pytest.raises(error, match=words):
+        causal_window_mask(*args)
+
+
+def peak_bytes(call):
+    """The most memory (bytes) numpy and Python held at once during ``call()``, and what
+    ``call()`` raised (or returned)."""
+    tracemalloc.start()
+    try:
+        outcome = call()
+    except (ValueError, TypeError) as err:
+        outcome = err
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, outcome
+
+
+def test_window_mask_allocates_no_integer_tables():
+    d = 48 * 48
+    peak, mask = peak_bytes(lambda: causal_window_mask(48, 48, 1))
+    assert mask.shape == (d, d) and mask.dtype == bool
+    assert peak < 1.5 * d * d  # the bool mask and small tables, not (D, D) int64 arrays
+
+
+HUGE = {
+    "window mask 128x128": lambda: causal_window_mask(128, 128, 1),
+    "window mask 200x300": lambda: causal_window_mask(200, 300, FULL),
+    "made_degrees 1e9": lambda: made_degrees(10**9, ()),
+    "made_masks 2e4": lambda: made_masks(20_000, (20_000,)),
+    "MADE 1e5": lambda: MADE(10**5, (10**5,), np.random.default_rng(0)),
+    "MADE 6000": lambda: MADE(6000, (6000,), np.random.default_rng(0)),
+    "MaskedLinear 8000": lambda: MaskedLinear(
+        np.broadcast_to(True, (8000, 8000)), np.random.default_rng(0)
+    ),
+}
+
+
+@pytest.mark.parametrize("call", HUGE.values(), ids=HUGE.keys())
+def test_huge_requests_fail_before_they_allocate(call):
+    peak, err = peak_bytes(call)
+    assert isinstance(err, ValueError), err
+    assert re.search(r"asks for [\d,]+ array entries; at most 268,435,456 are allowed", str(err))
+    assert peak < 1 << 20, f"{peak:,} bytes allocated before the error"
+
+
+def test_a_huge_request_names_its_arguments():
+    with pytest.raises(ValueError, match=r"MADE\(n_in=6000, hidden_dims=\(6000,\), n_out_"):
+        MADE(6000, (6000,), np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"the 16384x16384 mask of a 128x128 image asks for"):
+        causal_window_mask(128, 128, 1)
+
+
+def test_a_bad_window_fails_before_the_mask_is_made():
+    peak, err = peak_bytes(lambda: causal_window_mask(100, 100, "abc"))
+    assert isinstance(err, ValueError) and "window must be" in str(err)
+    assert peak < 1 << 20
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, bool, np.complex128, np.float16, "foo"])
+def test_masked_linear_refuses_non_float_dtypes(dtype):
+    with pytest.raises(TypeError, match="dtype must be float32 or float64; got "):
+        MaskedLinear(np.ones((3, 2), bool), np.random.default_rng(0), dtype=dtype)
+
+
+def test_made_refuses_bad_hidden_dims_types():
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="hidden_dims must be a sequence of ints; got 5"):
+        MADE(3, 5, rng)
+    with pytest.raises(TypeError, match="hidden_dims entry must be an integer; got float"):
+        MADE(3, (4.0,), rng)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64; got int32"):
+        MADE(3, (4,), rng, dtype=np.int32)
+    made = MADE(3, np.array([4, 5]), rng)  # a 1-D array of widths is a sequence
+    assert made.sizes == (3, 4, 5, 3)

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from vae_lib import DownloadError, download_file
+from vae_lib.data.download import fetch_bytes
 from vae_lib.testing import HANG_SECONDS
 
 SHA = "0" * 64
@@ -64,6 +65,70 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(raw_server, tmp_path):
 
     message, elapsed = fetch(raw_server(trickle), tmp_path, timeout=5, max_seconds=1.0)
     assert "took longer than 1 s (max_seconds)" in message and elapsed < HANG_SECONDS
+
+
+@pytest.fixture
+def stop():
+    """Set when the test ends: a trickling server stops then (or after HANG_SECONDS)."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def trickle(stop, prefix: bytes, drip: bytes = b"x", every: float = 0.2):
+    """A reply: ``prefix``, then the bytes of ``drip`` over and over, one every ``every``
+    seconds, never finishing on its own (an empty ``drip`` stalls). Each byte comes well
+    within any per-read timeout, so only a deadline on the whole exchange ends the download."""
+
+    def reply(conn):
+        conn.sendall(prefix)
+        end, i = time.monotonic() + HANG_SECONDS, 0
+        while time.monotonic() < end and not stop.wait(every):
+            if drip:
+                conn.sendall(drip[i % len(drip) : i % len(drip) + 1])
+                i += 1
+
+    return reply
+
+
+TRICKLES = {  # what comes whole, and what then comes a byte at a time
+    "the status line": (b"", b"HTTP/1.1 200 " + b"O" * 100_000),
+    "a header line": (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX-Slow: ", b"x"),
+    "header after header": (b"HTTP/1.1 200 OK\r\n", b"X-A: b\r\n"),
+}
+
+
+@pytest.mark.parametrize("part", TRICKLES)
+def test_trickled_headers_are_cut_off_at_the_deadline(raw_server, tmp_path, stop, part):
+    reply = trickle(stop, *TRICKLES[part])
+    message, elapsed = fetch(raw_server(reply), tmp_path, timeout=30, max_seconds=1.0)
+    assert "took longer than 1 s (max_seconds)" in message, message
+    assert "before the headers of its answer were complete" in message
+    assert elapsed < HANG_SECONDS
+
+
+def test_a_stalled_body_is_cut_off_at_the_deadline_not_the_read_timeout(raw_server, tmp_path, stop):
+    reply = trickle(stop, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", drip=b"")
+    message, elapsed = fetch(raw_server(reply), tmp_path, timeout=30, max_seconds=1.0)
+    assert "took longer than 1 s (max_seconds); cut off after 3 bytes" in message, message
+    assert elapsed < HANG_SECONDS
+
+
+def test_a_trickled_tls_handshake_is_cut_off_at_the_deadline(raw_server, tmp_path, stop):
+    # a TLS record header announcing 16 kB of handshake, whose bytes then come one by one
+    reply = trickle(stop, b"\x16\x03\x03\x40\x00", drip=b"\x00")
+    url = raw_server(reply).replace("http://", "https://")
+    message, elapsed = fetch(url, tmp_path, timeout=30, max_seconds=1.0)
+    assert "took longer than 1 s (max_seconds)" in message, message
+    assert elapsed < HANG_SECONDS
+
+
+def test_fetch_bytes_with_trickled_headers_ends_at_its_deadline(raw_server, stop):
+    url = raw_server(trickle(stop, *TRICKLES["a header line"]))
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match=r"took longer than 2 s \(max_seconds\)"):
+        fetch_bytes(url + "/manifest.json", timeout=0.5)  # max_seconds: 4 × timeout
+    assert time.monotonic() - start < HANG_SECONDS
 
 
 def test_a_huge_announced_body_is_refused_before_anything_is_written(raw_server, tmp_path):

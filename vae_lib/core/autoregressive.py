@@ -24,7 +24,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from .nn import _ACTIVATION_LAYERS, MAX_PARAMS, MLP, Linear, check_network
-from .validation import check_positive_int, check_rng
+from .validation import (
+    check_float_dtype,
+    check_positive_int,
+    check_rng,
+    check_size,
+    describe_value,
+)
 
 #: The ``window`` of :func:`causal_window_mask` that lets each pixel see every earlier pixel.
 FULL = "full"
@@ -56,9 +62,15 @@ class MaskedLinear(Linear):
                 "mask must be a non-empty 2-D bool array of shape (n_in, n_out); got "
                 f"dtype {mask.dtype} and shape {mask.shape}"
             )
+        dtype = check_float_dtype(dtype)
+        rng = check_rng(rng)
         if mask.size > MAX_PARAMS:
-            raise ValueError(f"mask of shape {mask.shape} is too large (> {MAX_PARAMS:,})")
-        super().__init__(mask.shape[0], mask.shape[1], check_rng(rng), dtype)
+            raise ValueError(
+                f"mask of shape {mask.shape} makes {mask.size:,} weights; at most "
+                f"{MAX_PARAMS:,} are allowed"
+            )
+        check_size(_masked_linear_entries(*mask.shape), f"a MaskedLinear of mask {mask.shape}")
+        super().__init__(mask.shape[0], mask.shape[1], rng, dtype)
         self.mask = mask.copy()
         self.mask.setflags(write=False)
         self._m = self.mask.astype(self.W.dtype)
@@ -83,7 +95,41 @@ class MaskedLinear(Linear):
         return dy @ self._W_masked.T if need_input_grad else None
 
 
+def _masked_linear_entries(n_in: int, n_out: int) -> int:
+    """The array entries a :class:`MaskedLinear` allocates: the weights as drawn (float64,
+    before the cast), W, ∂W, the mask's copy, the mask as floats and the W ⊙ M buffer; b (as
+    drawn and cast) and ∂b."""
+    return 6 * n_in * n_out + 3 * n_out
+
+
 # ---------------------------------------------------------------------- MADE
+def _made_sizes(n_in, hidden_dims, n_out_per_input) -> tuple[int, ...]:
+    """The checked widths of a MADE's layers, (n_in, *hidden_dims, n_out_per_input · n_in),
+    found without allocating anything."""
+    n_in = check_positive_int(n_in, "n_in")
+    n_out_per_input = check_positive_int(n_out_per_input, "n_out_per_input")
+    sequence = (
+        hidden_dims.ndim == 1
+        if isinstance(hidden_dims, np.ndarray)
+        else isinstance(hidden_dims, Sequence) and not isinstance(hidden_dims, (str, bytes))
+    )
+    if not sequence:
+        raise TypeError(
+            f"hidden_dims must be a sequence of ints; got {describe_value(hidden_dims)}"
+        )
+    hidden = tuple(check_positive_int(h, "hidden_dims entry") for h in hidden_dims)
+    return (n_in, *hidden, n_out_per_input * n_in)
+
+
+def _n_weights(sizes: tuple[int, ...]) -> int:
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _made_arguments(sizes: tuple[int, ...]) -> str:
+    hidden = describe_value(sizes[1:-1])
+    return f"n_in={sizes[0]}, hidden_dims={hidden}, n_out_per_input={sizes[-1] // sizes[0]}"
+
+
 def made_degrees(
     n_in: int, hidden_dims: Sequence[int], n_out_per_input: int = 1
 ) -> list[np.ndarray]:
@@ -101,11 +147,9 @@ def made_degrees(
     -------
     list of int arrays: shapes (n_in,), (hidden_dims[0],), …, (n_out_per_input · n_in,)
     """
-    n_in = check_positive_int(n_in, "n_in")
-    n_out_per_input = check_positive_int(n_out_per_input, "n_out_per_input")
-    if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__len__"):
-        raise TypeError(f"hidden_dims must be a sequence of ints; got {hidden_dims!r}")
-    hidden_dims = [check_positive_int(h, "hidden_dims entry") for h in hidden_dims]
+    sizes = _made_sizes(n_in, hidden_dims, n_out_per_input)
+    check_size(sum(sizes), f"made_degrees({_made_arguments(sizes)})")
+    n_in, hidden_dims, n_out_per_input = sizes[0], sizes[1:-1], sizes[-1] // sizes[0]
     degrees = [np.arange(1, n_in + 1)]
     for width in hidden_dims:
         degrees.append(np.arange(width) % max(n_in - 1, 1) + 1)
@@ -124,6 +168,8 @@ def made_masks(n_in: int, hidden_dims: Sequence[int], n_out_per_input: int = 1) 
     -------
     list of bool arrays, one per layer, shape (width in, width out)
     """
+    sizes = _made_sizes(n_in, hidden_dims, n_out_per_input)
+    check_size(sum(sizes) + _n_weights(sizes), f"made_masks({_made_arguments(sizes)})")
     degrees = made_degrees(n_in, hidden_dims, n_out_per_input)
     masks = [d_out[None, :] >= d_in[:, None] for d_in, d_out in zip(degrees[:-2], degrees[1:-1])]
     masks.append(degrees[-1][None, :] > degrees[-2][:, None])
@@ -159,10 +205,13 @@ class MADE(MLP):
         dtype=np.float32,
     ):
         rng = check_rng(rng)
-        masks = made_masks(n_in, hidden_dims, n_out_per_input)
-        sizes = (masks[0].shape[0], *(m.shape[1] for m in masks))
+        sizes = _made_sizes(n_in, hidden_dims, n_out_per_input)
+        # all that is allocated: the degrees and masks, then each layer's arrays
+        layers = sum(_masked_linear_entries(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        check_size(sum(sizes) + _n_weights(sizes) + layers, f"MADE({_made_arguments(sizes)})")
         self.sizes, self.dtype = check_network(sizes, activation, dtype)
-        self.n_in, self.n_out_per_input = sizes[0], n_out_per_input
+        masks = made_masks(n_in, hidden_dims, n_out_per_input)
+        self.n_in, self.n_out_per_input = sizes[0], sizes[-1] // sizes[0]
         self.layers = []
         for i, mask in enumerate(masks):
             self.layers.append(MaskedLinear(mask, rng, dtype))
@@ -203,15 +252,31 @@ def causal_window_mask(height: int, width: int, window) -> np.ndarray:
     """
     height = check_positive_int(height, "height")
     width = check_positive_int(width, "width")
+    full = isinstance(window, str) and window == FULL
+    if not full and (
+        isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 0
+    ):
+        raise ValueError(
+            f"window must be an integer ≥ 0 or {FULL!r}; got {describe_value(window)} "
+            f"({type(window).__name__})"
+        )
     d = height * width
-    if d * d > MAX_PARAMS:
-        raise ValueError(f"a {height}x{width} image makes a {d}x{d} mask; too large")
-    earlier = np.triu(np.ones((d, d), dtype=bool), k=1)  # [j, i]: j < i
-    if isinstance(window, str) and window == FULL:
-        return earlier
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 0:
-        raise ValueError(f"window must be an integer ≥ 0 or {FULL!r}; got {window!r}")
-    rows, cols = np.divmod(np.arange(d), width)
-    row_gap = rows[None, :] - rows[:, None]  # r_i - r_j at [j, i]
-    col_gap = np.abs(cols[None, :] - cols[:, None])
-    return earlier & (row_gap <= window) & (col_gap <= window)
+    # what is allocated: the (D, D) mask, and bool tables of rows (two H×H) and columns
+    # (three W×W); no D×D integer arrays
+    check_size(
+        d * d + 2 * height * height + 3 * width * width,
+        f"the {d}x{d} mask of a {height}x{width} image",
+    )
+    # any w ≥ max(height, width) - 1 is the full context
+    w = max(height, width) if full else min(int(window), max(height, width))
+    rows, cols = np.arange(height), np.arange(width)
+    above = np.less.outer(rows, rows)  # [r_j, r_i]: r_j < r_i ...
+    above &= np.greater_equal.outer(rows, rows - w)  # ... and r_i - r_j ≤ w
+    near = np.less_equal.outer(cols, cols + w)  # [c_j, c_i]: c_j - c_i ≤ w ...
+    near &= np.greater_equal.outer(cols, cols - w)  # ... and c_i - c_j ≤ w
+    left = np.less.outer(cols, cols)  # [c_j, c_i]: c_j < c_i ...
+    left &= near  # ... and c_i - c_j ≤ w
+    mask = np.empty((height, width, height, width), dtype=bool)  # [r_j, c_j, r_i, c_i]
+    np.logical_and(above[:, None, :, None], near[None, :, None, :], out=mask)  # rows above
+    mask[rows, :, rows, :] = left  # the same row: the pixels to the left
+    return mask.reshape(d, d)

@@ -19,7 +19,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from .autoregressive import MADE
-from .validation import check_positive_int
+from .validation import NonFiniteError, check_array, check_positive_int
+
+#: numpy's warnings that become a FloatingPointError with a reason (see ``_finite``).
+_QUIET = {"over": "ignore", "invalid": "ignore"}
 
 
 class AffineAutoregressiveFlow:
@@ -28,6 +31,12 @@ class AffineAutoregressiveFlow:
     Holds the layer contract of :mod:`vae_lib.core.nn`: :meth:`forward` keeps what
     :meth:`backward` needs (its input, e^{-s} and u), never writes into its input, and
     :meth:`backward` overwrites the MADE's ``grads``.
+
+    :meth:`forward` and :meth:`inverse` take a finite 2-D array of K columns (integers are
+    turned into the flow's dtype; a float array keeps its own). NaN or infinite input is a
+    :class:`~vae_lib.core.validation.NonFiniteError` (a ``ValueError`` that a training loop
+    catches as a ``FloatingPointError``), and an output that overflows is a
+    ``FloatingPointError`` saying the input or the weights are too large.
 
     Parameters
     ----------
@@ -61,10 +70,14 @@ class AffineAutoregressiveFlow:
 
     def forward(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """z : (N, K) -> u = f(z) : (N, K) and the log-scales s : (N, K)."""
-        h = self.made.forward(z)
-        m, s = h[:, : self.dim], h[:, self.dim :]
-        inv_scale = np.exp(-s)
-        u = (z - m) * inv_scale
+        self._cache = None
+        z = self._check_input(z, "z")
+        with np.errstate(**_QUIET):
+            h = self.made.forward(z)
+            m, s = h[:, : self.dim], h[:, self.dim :]
+            inv_scale = np.exp(-s)
+            u = (z - m) * inv_scale
+        self._finite("f(z)", z, u, s)
         self._cache = (inv_scale, u)
         return u, s
 
@@ -87,11 +100,34 @@ class AffineAutoregressiveFlow:
 
     def inverse(self, u: np.ndarray) -> np.ndarray:
         """z = f⁻¹(u), shape (N, K): coordinate i is set on pass i, from the z_{<i} before it."""
+        u = self._check_input(u, "u")
         z = np.zeros_like(u)
-        for i in range(self.dim):
-            h = self.made.forward(z.copy())  # the MADE keeps its input; z changes below
-            z[:, i] = h[:, i] + np.exp(h[:, self.dim + i]) * u[:, i]
+        with np.errstate(**_QUIET):
+            for i in range(self.dim):
+                h = self.made.forward(z.copy())  # the MADE keeps its input; z changes below
+                z[:, i] = h[:, i] + np.exp(h[:, self.dim + i]) * u[:, i]
+        self._finite("f⁻¹(u)", u, z)
         return z
+
+    def _check_input(self, x, name: str) -> np.ndarray:
+        """``x`` as a finite float array of shape (N, K); integers become the flow's dtype."""
+        if not isinstance(x, (str, bytes)) and x is not None:
+            x = np.asarray(x)
+            if x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer):
+                x = x.astype(self.made.dtype)
+        return check_array(x, name, shape=(None, self.dim), nonfinite_error=NonFiniteError)
+
+    def _finite(self, what: str, x: np.ndarray, *outputs: np.ndarray) -> None:
+        """Raise FloatingPointError if an output of the finite input ``x`` overflowed."""
+        for out in outputs:
+            if not np.all(np.isfinite(out)):
+                largest_input = float(np.max(np.abs(x)))
+                largest_weight = max(float(np.max(np.abs(p))) for p in self.params)
+                raise FloatingPointError(
+                    f"{what} is NaN or infinite in {out.dtype}: the input or the weights are "
+                    f"too large for it (largest |input| {largest_input:.3g}, largest |weight| "
+                    f"{largest_weight:.3g})"
+                )
 
     @property
     def params(self) -> list[np.ndarray]:

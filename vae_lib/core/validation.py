@@ -24,6 +24,15 @@ def _describe_shape(shape) -> str:
     return "(" + ", ".join(str(s) if s is not None else "N" for s in shape) + ")"
 
 
+class NonFiniteError(ValueError, FloatingPointError):
+    """NaN or infinite values in an argument that must be finite.
+
+    A ``ValueError``, as all bad input is, and a ``FloatingPointError`` too: where a layer
+    checks the arrays a model passes it, such values are what an overflow upstream left,
+    and a training loop that stops cleanly on ``FloatingPointError`` must stop on them.
+    """
+
+
 def check_array(
     x,
     name: str,
@@ -31,6 +40,7 @@ def check_array(
     ndim: int | None = None,
     shape: tuple | None = None,
     dtype=None,
+    nonfinite_error: type[ValueError] = ValueError,
 ) -> np.ndarray:
     """Return ``x`` as a finite floating-point array, checking its rank and shape.
 
@@ -47,6 +57,8 @@ def check_array(
     dtype : numpy dtype, optional
         Convert to this floating dtype; by default keep a floating dtype and turn anything
         else into float64.
+    nonfinite_error : ValueError subclass
+        Raised for NaN or infinite values (e.g. :class:`NonFiniteError`).
     """
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of numbers; got {type(x).__name__}")
@@ -80,7 +92,7 @@ def check_array(
                 )
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} must be finite; got {bad} NaN or infinite value(s)")
+        raise nonfinite_error(f"{name} must be finite; got {bad} NaN or infinite value(s)")
     return arr
 
 
@@ -135,6 +147,19 @@ def check_positive_int(value, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be at least 1; got {value}")
     return int(value)
+
+
+def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """``dtype`` as a numpy dtype if it is float32 or float64, else ``TypeError``."""
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be float32 or float64; got {describe_value(dtype)}, not a dtype"
+        ) from None
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64; got {dt}")
+    return dt
 
 
 def check_positive_float(value, name: str) -> float:

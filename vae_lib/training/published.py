@@ -15,18 +15,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
+from ..core.validation import describe_value
 from ..data.download import DownloadError, download_file, fetch_bytes
 
 MODELS_URL_ENV = "VAE_LIB_MODELS_URL"
 MANIFEST = "manifest.json"
 #: No published file is larger than this (the book's largest model is about 2 MB).
 MAX_FILE_BYTES = 1 << 27
+#: The manifest is read whole; it lists a few dozen files.
+MAX_MANIFEST_BYTES = 1 << 20
+#: No published file took longer than this to compute (about 30 years: a sanity bound).
+MAX_SECONDS = 1e9
 #: Seconds to wait for each read, and for a whole file, before computing it here instead.
 READ_TIMEOUT, FILE_SECONDS = 30.0, 300.0
 
-_manifests: dict[str, dict] = {}  # one fetch of the manifest per folder and process
+#: One fetch of the manifest per folder and process: the manifest, or why it failed.
+_manifests: dict[str, dict | DownloadError] = {}
 
 
 def published_models_url() -> str | None:
@@ -37,19 +44,75 @@ def published_models_url() -> str | None:
     return url if url.endswith("/") else url + "/"
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def manifest(url: str) -> dict:
-    """The published manifest at ``url``: file name -> {"sha256", "bytes", "seconds"}."""
+    """The published manifest at ``url``: file name -> {"sha256", "bytes", "seconds"}.
+
+    Raises :class:`DownloadError` if it cannot be fetched or is not a JSON object, and again
+    for every later file of this process without asking the server (a folder that is down
+    or too slow costs one wait, not one per file); its entries are checked one at a time,
+    by :func:`manifest_entry`.
+    """
     if url not in _manifests:
         try:
-            entries = json.loads(
-                fetch_bytes(url + MANIFEST, timeout=READ_TIMEOUT, max_bytes=1 << 20)
+            _manifests[url] = _fetch_manifest(url)
+        except DownloadError as err:
+            _manifests[url] = err
+            raise
+    known = _manifests[url]
+    if isinstance(known, DownloadError):
+        raise DownloadError(f"{known} (as when it was asked for first)")
+    return known
+
+
+def _fetch_manifest(url: str) -> dict:
+    body = fetch_bytes(url + MANIFEST, timeout=READ_TIMEOUT, max_bytes=MAX_MANIFEST_BYTES)
+    try:
+        entries = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DownloadError(f"{url}{MANIFEST} is not a JSON manifest ({err})") from err
+    except RecursionError as err:
+        raise DownloadError(f"{url}{MANIFEST} is not a JSON manifest (nested too deeply)") from err
+    if not isinstance(entries, dict):
+        raise DownloadError(f"{url}{MANIFEST} is not a JSON object of files")
+    return entries
+
+
+def manifest_entry(entry, name: str) -> tuple[str, int, float | None]:
+    """The SHA-256, size and training time of the manifest's entry for the file ``name``.
+
+    An entry is a JSON object with "sha256" (64 hexadecimal digits), "bytes" (a whole number
+    from 0 to :data:`MAX_FILE_BYTES`) and optionally "seconds" (a number from 0 to
+    :data:`MAX_SECONDS`, or null); other keys are ignored. Anything else raises
+    ``ValueError`` saying which field is wrong.
+    """
+    where = f"the manifest's entry for {name}"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where} must be a JSON object; got {describe_value(entry)}")
+    sha256 = entry.get("sha256")
+    if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+        raise ValueError(
+            f"{where}: sha256 must be 64 hexadecimal digits; got {describe_value(sha256)}"
+        )
+    size = entry.get("bytes")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_FILE_BYTES:
+        raise ValueError(
+            f"{where}: bytes must be a whole number from 0 to {MAX_FILE_BYTES:,}; "
+            f"got {describe_value(size)}"
+        )
+    seconds = entry.get("seconds")
+    if seconds is not None:
+        number = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+        if not number or not 0 <= seconds <= MAX_SECONDS:  # NaN fails too
+            raise ValueError(
+                f"{where}: seconds must be a number from 0 to {MAX_SECONDS:g}, or null; "
+                f"got {describe_value(seconds)}"
             )
-        except (ValueError, UnicodeDecodeError) as err:
-            raise DownloadError(f"{url}{MANIFEST} is not a JSON manifest ({err})") from err
-        if not isinstance(entries, dict):
-            raise DownloadError(f"{url}{MANIFEST} is not a JSON object of files")
-        _manifests[url] = entries
-    return _manifests[url]
+        seconds = float(seconds)
+    return sha256.lower(), size, seconds
 
 
 def fetch_published(path: Path) -> str:
@@ -57,30 +120,30 @@ def fetch_published(path: Path) -> str:
 
     Returns one line for the reader: the file was fetched (and how long computing it took
     the book's build), or why it was not (it is then computed here). Returns "" when no
-    published folder is configured.
+    published folder is configured. Every failure of this route (a server that cannot be
+    reached, is too slow or sends something else, a malformed manifest, a file that cannot
+    be written) is such a line, never an exception: the caller then computes the file.
     """
     url = published_models_url()
     if url is None:
         return ""
+    name = Path(path).name
     try:
-        entry = manifest(url).get(path.name)
-        if not isinstance(entry, dict):
-            return f"{path.name} is not among the published files; computing it here"
-        size = int(entry.get("bytes", MAX_FILE_BYTES))
+        entry = manifest(url).get(name)
+        if entry is None:
+            return f"{name} is not among the published files; computing it here"
+        sha256, size, seconds = manifest_entry(entry, name)
         download_file(
-            url + path.name,
+            url + name,
             path,
-            str(entry.get("sha256")),
-            max_bytes=min(size, MAX_FILE_BYTES),
+            sha256,
+            max_bytes=max(size, 1),
             timeout=READ_TIMEOUT,
             max_seconds=FILE_SECONDS,
         )
-    except (DownloadError, ValueError, TypeError) as err:
-        return f"could not fetch {path.name} ({err}); computing it here instead"
-    seconds = entry.get("seconds")
-    took = (
-        f"; computing it took the book's build {seconds:.0f} s"
-        if isinstance(seconds, (int, float))
-        else ""
-    )
-    return f"fetched {path.name}, the book's own copy (SHA-256 checked){took}"
+    except (DownloadError, ValueError) as err:
+        return f"could not fetch {name} ({err}); computing it here instead"
+    except Exception as err:  # anything else too: the caller computes the file instead
+        return f"could not fetch {name} ({type(err).__name__}: {err}); computing it here instead"
+    took = f"; computing it took the book's build {seconds:.0f} s" if seconds is not None else ""
+    return f"fetched {name}, the book's own copy (SHA-256 checked){took}"
