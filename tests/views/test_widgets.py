@@ -315,8 +315,6 @@ def test_moving_a_control_in_a_kernel_shows_a_frame_made_ahead_without_rendering
 
 
 def test_widgets_are_exported_from_views_not_from_the_root():
-    import vae_lib.views
-
     assert vae_lib.views.interactive_output is interactive_output
     assert vae_lib.views.Slider is Slider and vae_lib.views.Dropdown is Dropdown
     assert not hasattr(vae_lib, "Slider") and "interactive_output" not in vae_lib.__all__
