@@ -25,4 +25,3 @@ def test_format_nats_states_split_binarization_and_k(subset):
         format_nats(-95.0, subset, split="val", binarization="static", k=1)
     with pytest.raises(TypeError, match="dataset must be a Dataset"):
         format_nats(-95.0, "mnist", split="test", binarization="static", k=1)
-
