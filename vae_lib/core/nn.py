@@ -24,12 +24,44 @@ import numpy as np
 from .validation import check_positive_int, check_rng
 
 ACTIVATIONS = ("relu", "tanh")
+
+
+class Module:
+    """The contract of everything with parameters (layers, networks, flows, likelihoods).
+
+    - ``params`` and ``grads``: the arrays, listed in the same order on every call (an
+      optimizer may hold on to them); ``grads`` are overwritten by each backward pass;
+    - ``param_names()``: stable names for ``params``, used when saving;
+    - ``forward(...)`` and ``backward(...)``: the computation and its gradient, the backward
+      pass using what the last forward pass kept.
+
+    A module without parameters inherits the empty lists.
+    """
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        return []
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        return []
+
+    def param_names(self) -> list[str]:
+        return []
+
+    def forward(self, *args):
+        raise NotImplementedError
+
+    def backward(self, *args, **kwargs):
+        raise NotImplementedError
+
+
 #: The largest MLP this library makes (about 1 GB of float32 weights): a bigger one is refused
 #: before anything is allocated.
 MAX_PARAMS = 1 << 28
 
 
-class Linear:
+class Linear(Module):
     r"""Affine layer y = x W + b.
 
     Parameters are drawn as PyTorch draws them by default, W, b ~ U(-1/√n_in, 1/√n_in), so
@@ -137,7 +169,7 @@ def check_network(sizes, activation: str, dtype) -> tuple[tuple[int, ...], np.dt
     return sizes, np.dtype(dtype)
 
 
-class MLP:
+class MLP(Module):
     """A multilayer perceptron: Linear, activation, …, Linear (no activation at the end).
 
     Parameters

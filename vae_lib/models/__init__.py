@@ -1,22 +1,24 @@
 """The models, each a registered class that follows the protocol of :mod:`.base`."""
 
-from .base import MODELS, LossTerms, Model, ModelConfig, model_class, model_class_for, register
+from .base import (
+    MODELS,
+    LikelihoodConfig,
+    LossTerms,
+    Model,
+    ModelConfig,
+    model_class,
+    model_class_for,
+    register,
+)
 from .cvae import CVAE, CVAEConfig
 from .flows import AFPriorConfig, AFPriorVAE, IAFPosteriorConfig, IAFPosteriorVAE
-from .gaussian_vae import GaussianVAE, GaussianVAEConfig
 from .hvae import HVAE, HVAEConfig
 from .iwae import IWAE, IWAEConfig
-from .likelihoods import CBVAEConfig, ContinuousBernoulliVAE, LikelihoodVAE
 from .vae import VAE, VAEConfig
 from .vlae import VLAE, VLAEConfig
 from .vqvae import VQVAE, VQVAEConfig
 
 __all__ = [
-    "CBVAEConfig",
-    "ContinuousBernoulliVAE",
-    "GaussianVAE",
-    "GaussianVAEConfig",
-    "LikelihoodVAE",
     "AFPriorConfig",
     "AFPriorVAE",
     "IAFPosteriorConfig",
@@ -24,6 +26,7 @@ __all__ = [
     "CVAE",
     "HVAE",
     "HVAEConfig",
+    "LikelihoodConfig",
     "IWAE",
     "MODELS",
     "VAE",

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.distributions import sigmoid
 from ..core.nn import MLP
 from ..core.validation import check_array, check_positive_int, check_rng, check_size
 from .base import register
@@ -125,10 +124,11 @@ class CVAE(VAE):
 
     def build(self, rng: np.random.Generator) -> dict[str, MLP]:
         c = self.config
-        return {
+        networks = {
             part: LabelledMLP(sizes, c.n_classes, rng, c.activation, self.dtype)
             for part, sizes in self._network_sizes(c).items()
         }
+        return {**networks, "likelihood": c.make_likelihood(self.dtype)}
 
     @classmethod
     def param_shapes(cls, config: CVAEConfig) -> dict[str, tuple[int, ...]]:
@@ -136,7 +136,7 @@ class CVAE(VAE):
         for part, (first, *rest) in cls._network_sizes(config).items():
             sizes = (first + config.n_classes, *rest)
             shapes.update({f"{part}.{n}": s for n, s in MLP.param_shapes(sizes).items()})
-        return shapes
+        return {**shapes, **config.likelihood_param_shapes()}
 
     @property
     def n_classes(self) -> int:
@@ -220,15 +220,15 @@ class CVAE(VAE):
             return super().decode(z)
 
     def decode_mean(self, z, y) -> np.ndarray:
-        """The mean image E[x | z, y] = σ(logits), shape (N, D), values in (0, 1)."""
-        return sigmoid(self.decode(z, y))
+        """The mean image E[x | z, y] (σ(logits) for the Bernoulli), shape (N, D)."""
+        return self.likelihood.mean(self.decode(z, y))
 
     def reconstruct(self, batch) -> np.ndarray:
         """Decode the posterior mean with the same label: σ(decoder(μ(x, y) ⊕ e(y))), (N, D)."""
         x, y = self.check_batch(batch)
         with self.given(y):
             mu, _ = super().encode(x)
-            return sigmoid(self.decoder.forward(np.ascontiguousarray(mu)))
+            return self.likelihood.mean(self.decoder.forward(np.ascontiguousarray(mu)))
 
     def sample(self, y, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw z ~ N(0, I) for each label of ``y`` (shape (n,)) and decode it with that label.

@@ -32,17 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.autoregressive import MADE
-from ..core.distributions import (
-    bernoulli_log_likelihood_kernel,
-    sigmoid,
-    sigmoid_and_softplus_kernel,
-    standard_normal_log_density_kernel,
-)
+from ..core.distributions import standard_normal_log_density_kernel
 from ..core.flows import AffineAutoregressiveFlow
 from ..core.numerics import LOG_2PI
 from ..core.objectives import ELBOTerms
 from ..core.validation import check_positive_int, check_rng, check_size
-from .base import LossTerms, register
+from .base import LIKELIHOOD_TERM_LABELS, LossTerms, register
 from .vae import VAE, VAEConfig
 
 
@@ -79,7 +74,12 @@ class _FlowVAE(VAE):
     says which side of the flow the decoder reads (``decoder_reads_flow``)."""
 
     decoder_reads_flow: bool = False
-    term_labels = {"elbo": "ELBO", "recon": "reconstruction", "kl": "KL (one-sample)"}
+    term_labels = {
+        "elbo": "ELBO",
+        "recon": "reconstruction",
+        "kl": "KL (one-sample)",
+        **LIKELIHOOD_TERM_LABELS,
+    }
 
     def build(self, rng: np.random.Generator) -> dict:
         networks = super().build(rng)
@@ -106,7 +106,7 @@ class _FlowVAE(VAE):
         z0 = mu + np.exp(0.5 * logvar) * eps
         u, s = self.flow.forward(z0)
         logits = self.decoder.forward(u if self.decoder_reads_flow else z0)
-        log_px = bernoulli_log_likelihood_kernel(x, logits)
+        log_px = self.likelihood.log_prob(x, logits)
         log_pu = standard_normal_log_density_kernel(u)
         log_q0 = -0.5 * np.sum(LOG_2PI + logvar + eps * eps, axis=-1)
         return u, logits, log_px, log_pu, np.sum(s, axis=-1), log_q0
@@ -131,11 +131,9 @@ class _FlowVAE(VAE):
         std = np.exp(0.5 * logvar)
         u, logits, log_px, log_pu, sum_s, log_q0 = self._terms(x, mu, logvar, eps)
 
-        sigma, _ = sigmoid_and_softplus_kernel(logits)
-        dlogits = sigma
-        dlogits -= x
-        dlogits *= 1.0 / n
-        d_decoded = self.decoder.backward(dlogits)  # ∂(-log w)/∂(decoder input)
+        self.likelihood.forward(x, logits)
+        d_out = self.likelihood.backward(1.0 / n)
+        d_decoded = self.decoder.backward(d_out)  # ∂(-log w)/∂(decoder input)
         du = u / n  # -log N(u) = ½‖u‖² + const
         if self.decoder_reads_flow:
             du += d_decoded
@@ -149,7 +147,8 @@ class _FlowVAE(VAE):
 
         recon = float(np.mean(log_px))
         kl = float(np.mean(log_q0 + sum_s - log_pu))
-        return LossTerms(loss=kl - recon, terms={"elbo": recon - kl, "recon": recon, "kl": kl})
+        terms = {"elbo": recon - kl, "recon": recon, "kl": kl, **self.likelihood.terms()}
+        return LossTerms(loss=kl - recon, terms=terms)
 
     # ------------------------------------------------------------------ evaluation
     def _draws(self, x: np.ndarray, k: int, rng: np.random.Generator):
@@ -220,7 +219,7 @@ class AFPriorVAE(_FlowVAE):
         check_size(n * self.config.input_dim, f"n={n} samples")
         u = check_rng(rng).standard_normal((n, self.config.latent_dim), dtype=self.dtype)
         z = self.flow.inverse(u)
-        return z, sigmoid(self.decoder.forward(z))
+        return z, self.likelihood.mean(self.decoder.forward(z))
 
     def log_joint_pairs(self, x, z) -> np.ndarray:
         """log p(x|z) + log p(z) with the flow prior, for every example and code: (N, G)."""
@@ -243,7 +242,7 @@ class IAFPosteriorVAE(_FlowVAE):
         """Decode the flow of the encoder's mean: σ(decoder(f(μ(x)))), shape (N, D)."""
         mu, _ = self.encode(x)
         u, _ = self.flow.forward(np.ascontiguousarray(mu))
-        return sigmoid(self.decoder.forward(u))
+        return self.likelihood.mean(self.decoder.forward(u))
 
 
 class _InverseFlowDecoder:

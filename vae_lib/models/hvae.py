@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.distributions import (
-    bernoulli_log_likelihood_kernel,
     gaussian_log_density_kernel,
     kl_standard_normal_kernel,
     sigmoid,
@@ -46,7 +45,7 @@ from ..core.validation import (
     check_rng,
     check_size,
 )
-from .base import LossTerms, register
+from .base import LIKELIHOOD_TERM_LABELS, LossTerms, register
 from .vae import VAE, VAEConfig
 
 
@@ -200,6 +199,7 @@ class HVAE(VAE):
         "kl": "KL",
         "kl1": "KL layer 1",
         "kl2": "KL layer 2",
+        **LIKELIHOOD_TERM_LABELS,
     }
     #: Quadrature needs p(x, z) on a grid of one latent layer; this model has two.
     log_joint_pairs = None
@@ -219,17 +219,18 @@ class HVAE(VAE):
         c = self.config
         # f1 ends in a Linear layer; d1 is its activation, shared by both heads
         self._d1_activation = {"relu": ReLU, "tanh": Tanh}[c.activation]()
-        return {
+        networks = {
             part: MLP(sizes, rng, c.activation, self.dtype)
             for part, sizes in self._sizes(c).items()
         }
+        return {**networks, "likelihood": c.make_likelihood(self.dtype)}
 
     @classmethod
     def param_shapes(cls, config: HVAEConfig) -> dict[str, tuple[int, ...]]:
         shapes = {}
         for part, sizes in cls._sizes(config).items():
             shapes.update({f"{part}.{n}": s for n, s in MLP.param_shapes(sizes).items()})
-        return shapes
+        return {**shapes, **config.likelihood_param_shapes()}
 
     @property
     def top_latent_dim(self) -> int:
@@ -301,7 +302,7 @@ class HVAE(VAE):
         eps1 = check_array(eps1, "eps1", shape=(len(z2), self.config.latent_dim), dtype=self.dtype)
         mu_p, logvar_p = self._prior(z2)
         z1 = mu_p + np.exp(0.5 * logvar_p) * eps1
-        return z1, sigmoid(self.decoder.forward(z1))
+        return z1, self.likelihood.mean(self.decoder.forward(z1))
 
     def sample(self, n: int, rng: np.random.Generator):
         """Ancestral sampling: z2 ~ N(0, I), z1 ~ p(z1 | z2), and the mean image of p(x | z1).
@@ -369,7 +370,7 @@ class HVAE(VAE):
         x = self.check_data(x)
         with np.errstate(**self._QUIET):
             *_, mu1, _ = self._posterior(x, np.zeros((len(x), self.top_latent_dim), self.dtype))
-            mean = sigmoid(self.decoder.forward(mu1))
+            mean = self.likelihood.mean(self.decoder.forward(mu1))
         self._finite("the reconstruction", mean)
         return mean
 
@@ -403,7 +404,7 @@ class HVAE(VAE):
                 z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(x, eps[:, k1:])
                 kl1 += kl_diag_gaussians_kernel(mu1, logvar1, mu_p, logvar_p)
                 z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
-                recon += bernoulli_log_likelihood_kernel(x, self.decoder.forward(z1))
+                recon += self.likelihood.log_prob(x, self.decoder.forward(z1))
             recon /= n_samples
             kl1 /= n_samples
             kl2 = kl_standard_normal_kernel(mu2, logvar2).astype(np.float64)
@@ -446,16 +447,12 @@ class HVAE(VAE):
         z1 = mu1 + std1 * eps1
         logits = self.decoder.forward(z1)
 
-        sigma, softplus = sigmoid_and_softplus_kernel(logits)
-        recon_sum = float(np.vdot(x, logits)) - float(np.sum(softplus))
+        recon_sum, d_out = self.likelihood.step(x, logits, 1.0 / n)
         kl1 = kl_diag_gaussians_kernel(mu1, logvar1, mu_p, logvar_p)
         kl2 = kl_standard_normal_kernel(mu2, logvar2)
 
         # the bottom layer: p(x | z1) through z1 = μ_q + σ_q ε1, and KL1's four arguments
-        dlogits = sigma
-        dlogits -= x
-        dlogits *= 1.0 / n
-        dz1 = self.decoder.backward(dlogits)  # (N, K1)
+        dz1 = self.decoder.backward(d_out)  # (N, K1)
         c = weight / n
         g_mu1, g_logvar1, g_mu_p, g_logvar_p = kl_diag_gaussians_grad_kernel(
             mu1, logvar1, mu_p, logvar_p
@@ -487,6 +484,7 @@ class HVAE(VAE):
             "kl": mean_kl,
             "kl1": mean_kl1,
             "kl2": mean_kl2,
+            **self.likelihood.terms(),
         }
         if self.trains_on_elbo:
             return LossTerms(loss=-terms["elbo"], terms=terms)
@@ -514,7 +512,7 @@ class HVAE(VAE):
                 z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(x, eps[:, k1:])
                 z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
                 out[i] = (
-                    bernoulli_log_likelihood_kernel(x, self.decoder.forward(z1))
+                    self.likelihood.log_prob(x, self.decoder.forward(z1))
                     + gaussian_log_density_kernel(z1, mu_p, logvar_p)
                     + standard_normal_log_density_kernel(z2)
                     - gaussian_log_density_kernel(z1, mu1, logvar1)

@@ -30,10 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.distributions import sigmoid_and_softplus_kernel
 from ..core.numerics import LOG_2PI, logsumexp_kernel
 from ..core.validation import check_positive_int
-from .base import LossTerms, register
+from .base import LIKELIHOOD_TERM_LABELS, LossTerms, register
 from .vae import VAE, VAEConfig
 
 #: The encoder gradient estimators an IWAE can train with.
@@ -74,7 +73,7 @@ class IWAE(VAE):
     """A VAE trained on the importance-weighted bound L_K with K = ``config.n_samples``."""
 
     config_class = IWAEConfig
-    term_labels = {"bound": "L_K", "elbo": "ELBO"}
+    term_labels = {"bound": "L_K", "elbo": "ELBO", **LIKELIHOOD_TERM_LABELS}
 
     def noise_shape(self, n: int) -> tuple[int, int, int]:
         """K draws of ε per example: (K, n, latent_dim)."""
@@ -96,12 +95,11 @@ class IWAE(VAE):
         mu, logvar = self.posterior_params(x)  # (N, k)
         std = np.exp(0.5 * logvar)
         z = mu + std * eps  # (K, N, k)
-        logits = self.decoder.forward(z.reshape(n_samples * n, k)).reshape(n_samples, n, -1)
-        sigma, softplus = sigmoid_and_softplus_kernel(logits)  # (K, N, D)
+        out = self.decoder.forward(z.reshape(n_samples * n, k)).reshape(n_samples, n, -1)
 
         # log w = log p(x|z) + log p(z) - log q(z|x); with z = μ + σ ε, log q(z|x) is
         # -½ Σ (log 2π + log σ² + ε²), which depends on the parameters only through log σ²
-        log_px_z = np.einsum("knd,nd->kn", logits, x) - softplus.sum(axis=-1)
+        log_px_z = self.likelihood.forward(x, out)  # (K, N)
         log_pz = -0.5 * np.sum(LOG_2PI + z * z, axis=-1)
         log_qz = -0.5 * np.sum(LOG_2PI + logvar + eps * eps, axis=-1)
         log_w = (log_px_z + log_pz - log_qz).astype(np.float64)  # (K, N)
@@ -110,10 +108,8 @@ class IWAE(VAE):
 
         # ∂(-L_K)/∂log w_k = -w̃_k / N; each path below multiplies it by ∂log w_k/∂(·)
         scale = (weights / n)[..., None]  # (K, N, 1)
-        dlogits = sigma
-        dlogits -= x
-        dlogits *= scale  # ∂/∂ℓ of -log p(x|z) is σ(ℓ) - x
-        dz = self.decoder.backward(dlogits.reshape(n_samples * n, -1)).reshape(n_samples, n, k)
+        d_out = self.likelihood.backward(scale)  # (K, N, D): σ(ℓ) - x for the Bernoulli
+        dz = self.decoder.backward(d_out.reshape(n_samples * n, -1)).reshape(n_samples, n, k)
         dz += scale * z  # -log p(z) adds z
         dreg = self.config.gradient == "dreg"
         if dreg:
@@ -129,4 +125,5 @@ class IWAE(VAE):
         self.encoder.backward(dh, need_input_grad=False)
 
         bound = float(np.mean(log_sum - np.log(n_samples)))
-        return LossTerms(loss=-bound, terms={"bound": bound, "elbo": float(np.mean(log_w))})
+        terms = {"bound": bound, "elbo": float(np.mean(log_w)), **self.likelihood.terms()}
+        return LossTerms(loss=-bound, terms=terms)

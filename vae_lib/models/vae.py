@@ -1,9 +1,11 @@
 """The Variational Autoencoder: an MLP encoder q(z|x), an MLP decoder p(x|z), and the ELBO.
 
-The encoder outputs μ and log σ² of a diagonal Gaussian; the decoder outputs Bernoulli
-logits; the prior is N(0, I). :meth:`VAE.forward_backward` is the whole training signal: the
-negative ELBO on a batch and its gradient, by a hand-written backward pass that goes through
-the reparameterization z = μ + σ ⊙ ε.
+The encoder outputs μ and log σ² of a diagonal Gaussian; the decoder's output goes through
+the likelihood the config names (Bernoulli logits by default, or a continuous Bernoulli or a
+Gaussian for grey levels: :mod:`vae_lib.core.likelihoods`); the prior is N(0, I).
+:meth:`VAE.forward_backward` is the whole training signal: the negative ELBO on a batch and
+its gradient, by a hand-written backward pass that goes through the reparameterization
+z = μ + σ ⊙ ε.
 """
 
 from __future__ import annotations
@@ -13,14 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.distributions import (
-    bernoulli_log_likelihood_kernel,
     gaussian_log_density_kernel,
     kl_standard_normal_kernel,
-    sigmoid,
-    sigmoid_and_softplus_kernel,
-    softplus_kernel,
     standard_normal_log_density_kernel,
 )
+from ..core.likelihoods import Likelihood
 from ..core.nn import ACTIVATIONS, MLP
 from ..core.objectives import ELBOTerms
 from ..core.validation import (
@@ -28,14 +27,14 @@ from ..core.validation import (
     check_positive_int,
     check_rng,
     check_size,
-    check_unit_interval,
 )
-from .base import LossTerms, Model, ModelConfig, register
+from .base import LIKELIHOOD_TERM_LABELS, LikelihoodConfig, LossTerms, Model, register
 
 
 @dataclass(frozen=True)
-class VAEConfig(ModelConfig):
-    """Hyperparameters of a :class:`VAE`.
+class VAEConfig(LikelihoodConfig):
+    """Hyperparameters of a :class:`VAE`, and its likelihood (:class:`LikelihoodConfig`:
+    ``likelihood``, ``decoder_std``, ``learn_std``).
 
     Attributes
     ----------
@@ -69,6 +68,7 @@ class VAEConfig(ModelConfig):
     dtype: str = "float32"
 
     def __post_init__(self):
+        super().__post_init__()
         check_positive_int(self.input_dim, "input_dim")
         check_positive_int(self.latent_dim, "latent_dim")
         object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
@@ -93,7 +93,7 @@ class VAEConfig(ModelConfig):
 
 @register("vae")
 class VAE(Model):
-    """A VAE with Gaussian encoder, Bernoulli decoder and N(0, I) prior.
+    """A VAE with Gaussian encoder, a decoder with the config's likelihood and N(0, I) prior.
 
     Parameters
     ----------
@@ -108,6 +108,7 @@ class VAE(Model):
         "elbo": "ELBO",
         "recon": "reconstruction",
         "kl": "KL",
+        **LIKELIHOOD_TERM_LABELS,
     }
 
     def build(self, rng: np.random.Generator) -> dict[str, MLP]:
@@ -118,7 +119,7 @@ class VAE(Model):
         decoder = MLP(
             (c.latent_dim, *reversed(c.hidden_dims), c.input_dim), rng, c.activation, self.dtype
         )
-        return {"encoder": encoder, "decoder": decoder}
+        return {"encoder": encoder, "decoder": decoder, "likelihood": c.make_likelihood(self.dtype)}
 
     @classmethod
     def param_shapes(cls, config: VAEConfig) -> dict[str, tuple[int, ...]]:
@@ -129,7 +130,12 @@ class VAE(Model):
             ("decoder", (c.latent_dim, *reversed(c.hidden_dims), c.input_dim)),
         ):
             shapes.update({f"{part}.{n}": s for n, s in MLP.param_shapes(sizes).items()})
-        return shapes
+        return {**shapes, **config.likelihood_param_shapes()}
+
+    @property
+    def likelihood(self) -> Likelihood:
+        """p(x | z) of the decoder's output (:mod:`vae_lib.core.likelihoods`)."""
+        return self.networks["likelihood"]
 
     @property
     def encoder(self) -> MLP:
@@ -160,8 +166,7 @@ class VAE(Model):
     # ------------------------------------------------------------------ checks
     def check_data(self, x, name: str = "x") -> np.ndarray:
         """``x`` as an (N, D) array of this model's dtype with values in [0, 1]."""
-        x = check_array(x, name, shape=(None, self.config.input_dim), dtype=self.dtype)
-        return check_unit_interval(x, name)
+        return self.likelihood.check_data(x, name, width=self.config.input_dim)
 
     def check_batch(self, batch, name: str = "batch") -> np.ndarray:
         return self.check_data(batch, name)
@@ -211,17 +216,22 @@ class VAE(Model):
         return h[:, :k], h[:, k:]
 
     def decode(self, z) -> np.ndarray:
-        """Bernoulli logits of p(x|z): z (N, K) -> logits (N, D)."""
+        """The decoder's output for p(x|z) (Bernoulli logits, or the likelihood's own
+        parameter): z (N, K) -> (N, D)."""
         return self.decoder.forward(self._check_codes(z))
 
     def decode_mean(self, z) -> np.ndarray:
         """The mean image E[x|z] (σ(logits) for the Bernoulli), shape (N, D)."""
-        return self.mean(self.decode(z))
+        return self.likelihood.mean(self.decode(z))
+
+    def sample_data(self, z, rng: np.random.Generator) -> np.ndarray:
+        """x ~ p(x|z) for each code: the mean image and independent pixel noise, (N, D)."""
+        return self.likelihood.draw(self.decode(z), check_rng(rng))
 
     def reconstruct(self, x) -> np.ndarray:
         """Decode the posterior mean: E[x | z = μ(x)], shape (N, D)."""
         mu, _ = self.encode(x)
-        return self.mean(self.decoder.forward(np.ascontiguousarray(mu)))
+        return self.likelihood.mean(self.decoder.forward(np.ascontiguousarray(mu)))
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw z ~ N(0, I) and return (z, mean image) of shapes (n, K) and (n, D)."""
@@ -229,37 +239,7 @@ class VAE(Model):
         check_size(n * self.config.input_dim, f"n={n} samples")
         rng = check_rng(rng)
         z = rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
-        return z, self.mean(self.decoder.forward(z))
-
-    # ------------------------------------------------------------------ the likelihood
-    # The likelihood p(x|z) as methods on the decoder's output, so that a model of other
-    # data (grey levels, say) overrides these and keeps the rest of the VAE.
-    def log_likelihood(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """log p(x|z) of each row from the decoder's output: x (N, D), out (N, D) -> (N,).
-        Here a Bernoulli per pixel with logits ``out``."""
-        return bernoulli_log_likelihood_kernel(x, out)
-
-    def likelihood_step(self, x: np.ndarray, out: np.ndarray, scale: float):
-        """Σ_n log p(x_n | z_n) and its gradient ∂(-scale · Σ_n log p)/∂out, together.
-
-        For the Bernoulli, log p(x|z) = Σ_d x_d ℓ_d - softplus(ℓ_d), whose gradient in the
-        logits ℓ is x - σ(ℓ); σ(ℓ) comes out of the same tanh as the softplus.
-
-        Returns
-        -------
-        total : float
-        d_out : ndarray, shape (N, D)
-        """
-        sigma, softplus = sigmoid_and_softplus_kernel(out)
-        total = float(np.vdot(x, out)) - float(np.sum(softplus))
-        d_out = sigma
-        d_out -= x
-        d_out *= scale
-        return total, d_out
-
-    def mean(self, out: np.ndarray) -> np.ndarray:
-        """E[x | z] from the decoder's output: σ(logits) for the Bernoulli."""
-        return sigmoid(out)
+        return z, self.likelihood.mean(self.decoder.forward(z))
 
     # ------------------------------------------------------------------ the ELBO
     def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> ELBOTerms:
@@ -285,7 +265,7 @@ class VAE(Model):
             recon = np.zeros(len(x), dtype=np.float64)
             for _ in range(n_samples):
                 z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
-                recon += self.log_likelihood(x, self.decoder.forward(z))
+                recon += self.likelihood.log_prob(x, self.decoder.forward(z))
             recon /= n_samples
             kl = kl_standard_normal_kernel(mu, logvar).astype(np.float64)
         self._finite("the ELBO", recon, kl)
@@ -330,7 +310,7 @@ class VAE(Model):
         logits = self.decoder.forward(z)
 
         # log p(x|z) summed over the batch, and its gradient in the decoder's output
-        recon_sum, dlogits = self.likelihood_step(x, logits, 1.0 / n)
+        recon_sum, dlogits = self.likelihood.step(x, logits, 1.0 / n)
         kl = kl_standard_normal_kernel(mu, logvar)
         dz = self.decoder.backward(dlogits)
 
@@ -351,10 +331,12 @@ class VAE(Model):
 
         mean_recon, mean_kl = recon_sum / n, float(np.mean(kl))
         terms = {"elbo": mean_recon - mean_kl, "recon": mean_recon, "kl": mean_kl}
-        if self.trains_on_elbo:
-            return LossTerms(loss=-terms["elbo"], terms=terms)
-        objective = mean_recon - weight * rate
-        return LossTerms(loss=-objective, terms={"objective": objective, **terms})
+        if not self.trains_on_elbo:
+            objective = mean_recon - weight * rate
+            terms = {"objective": objective, **terms}
+        return LossTerms(
+            loss=-terms.get("objective", terms["elbo"]), terms={**terms, **self.likelihood.terms()}
+        )
 
     # ------------------------------------------------------------------ evaluation
     def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -374,7 +356,7 @@ class VAE(Model):
             out = np.empty((k, len(x)))
             for i in range(k):
                 z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
-                log_px_z = self.log_likelihood(x, self.decoder.forward(z))
+                log_px_z = self.likelihood.log_prob(x, self.decoder.forward(z))
                 log_pz = standard_normal_log_density_kernel(z)
                 log_qz = gaussian_log_density_kernel(z, mu, logvar)
                 out[i] = log_px_z + log_pz - log_qz
@@ -393,9 +375,8 @@ class VAE(Model):
         -------
         ndarray, shape (N, G), float64
         """
-        x = self.check_data(x).astype(np.float64)
+        x = self.check_data(x)
         z = check_array(z, "z", shape=(None, self.config.latent_dim))
-        logits = self.decoder.forward(z.astype(self.dtype)).astype(np.float64)  # (G, D)
-        log_prior = standard_normal_log_density_kernel(z)  # (G,)
-        # log p(x|z) = Σ_d x_d ℓ_d - softplus(ℓ_d), for every image and every code
-        return x @ logits.T - softplus_kernel(logits).sum(axis=1) + log_prior
+        outs = self.decoder.forward(z.astype(self.dtype))  # (G, D)
+        log_prior = standard_normal_log_density_kernel(z.astype(np.float64))  # (G,)
+        return self.likelihood.log_prob_pairs(x, outs) + log_prior

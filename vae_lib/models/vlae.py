@@ -65,6 +65,12 @@ class VLAEConfig(VAEConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.likelihood != "bernoulli":
+            raise ValueError(
+                "the autoregressive decoder models binary pixels (it samples each pixel from "
+                f"a Bernoulli given those before it): likelihood must be 'bernoulli'; got "
+                f"{self.likelihood!r}"
+            )
         w = self.window
         if not (w == FULL or (isinstance(w, (int, np.integer)) and not isinstance(w, bool))):
             raise ValueError(f"window must be an integer ≥ 0 or {FULL!r}; got {w!r}")
@@ -221,7 +227,7 @@ class VLAE(VAE):
         shapes.update(
             {f"decoder.{n}": s for n, s in AutoregressiveDecoder.param_shapes(sizes).items()}
         )
-        return shapes
+        return {**shapes, **config.likelihood_param_shapes()}
 
     @property
     def n_autoregressive_weights(self) -> int:

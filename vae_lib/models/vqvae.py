@@ -27,11 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.distributions import (
-    bernoulli_log_likelihood_kernel,
-    sigmoid,
-    sigmoid_and_softplus_kernel,
-)
 from ..core.nn import ACTIVATIONS, MLP
 from ..core.objectives import ELBOTerms
 from ..core.validation import (
@@ -39,16 +34,15 @@ from ..core.validation import (
     check_positive_int,
     check_rng,
     check_size,
-    check_unit_interval,
 )
-from .base import LossTerms, Model, ModelConfig, register
+from .base import LIKELIHOOD_TERM_LABELS, LikelihoodConfig, LossTerms, Model, register
 
 INITS = ("random", "encoder", "kmeans++")
 UPDATES = ("loss", "ema")
 
 
 @dataclass(frozen=True)
-class VQVAEConfig(ModelConfig):
+class VQVAEConfig(LikelihoodConfig):
     """Hyperparameters of a :class:`VQVAE`.
 
     Attributes
@@ -99,6 +93,7 @@ class VQVAEConfig(ModelConfig):
     dtype: str = "float32"
 
     def __post_init__(self):
+        super().__post_init__()
         for name in ("input_dim", "n_positions", "code_dim", "codebook_size"):
             check_positive_int(getattr(self, name), name)
         object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
@@ -270,6 +265,7 @@ class VQVAE(Model):
         "codebook": "codebook",
         "commitment": "commitment",
         "perplexity": "code perplexity",
+        **LIKELIHOOD_TERM_LABELS,
     }
 
     def build(self, rng: np.random.Generator) -> dict:
@@ -279,6 +275,7 @@ class VQVAE(Model):
             "encoder": MLP(sizes, rng, c.activation, self.dtype),
             "decoder": MLP(tuple(reversed(sizes)), rng, c.activation, self.dtype),
             "codebook": Codebook(c, rng, self.dtype),
+            "likelihood": c.make_likelihood(self.dtype),
         }
 
     @classmethod
@@ -288,7 +285,12 @@ class VQVAE(Model):
         for part, s in (("encoder", sizes), ("decoder", tuple(reversed(sizes)))):
             shapes.update({f"{part}.{n}": v for n, v in MLP.param_shapes(s).items()})
         shapes.update({f"codebook.{n}": v for n, v in Codebook.shapes(config).items()})
-        return shapes
+        return {**shapes, **config.likelihood_param_shapes()}
+
+    @property
+    def likelihood(self):
+        """p(x | z_q) of the decoder's output (:mod:`vae_lib.core.likelihoods`)."""
+        return self.networks["likelihood"]
 
     @property
     def encoder(self) -> MLP:
@@ -310,8 +312,7 @@ class VQVAE(Model):
     # ------------------------------------------------------------------ checks
     def check_data(self, x, name: str = "x") -> np.ndarray:
         """``x`` as an (N, D) array of this model's dtype with values in [0, 1]."""
-        x = check_array(x, name, shape=(None, self.config.input_dim), dtype=self.dtype)
-        return check_unit_interval(x, name)
+        return self.likelihood.check_data(x, name, width=self.config.input_dim)
 
     def check_batch(self, batch, name: str = "batch") -> np.ndarray:
         return self.check_data(batch, name)
@@ -362,7 +363,7 @@ class VQVAE(Model):
 
     def reconstruct(self, x) -> np.ndarray:
         """σ(decoder(z_q(x))), shape (N, D)."""
-        return sigmoid(self.decode_codes(self.quantize(x)))
+        return self.likelihood.mean(self.decode_codes(self.quantize(x)))
 
     def log_likelihood_given_codes(self, x, codes) -> np.ndarray:
         """log p(x | z_q) of each image under the decoder, given its codes: shape (N,)."""
@@ -370,7 +371,7 @@ class VQVAE(Model):
         codes = self.check_codes(codes)
         if len(codes) != len(x):
             raise ValueError(f"codes must have one row per image ({len(x)}); got {len(codes)}")
-        return bernoulli_log_likelihood_kernel(x, self.decode_codes(codes)).astype(np.float64)
+        return self.likelihood.log_prob(x, self.decode_codes(codes)).astype(np.float64)
 
     def sample(self, n: int, rng: np.random.Generator, log_prior=None):
         """Draw codes from a prior and decode them: (codes (n, L), mean images (n, D)).
@@ -390,7 +391,7 @@ class VQVAE(Model):
             codes = np.stack(
                 [rng.choice(c.codebook_size, size=n, p=row / row.sum()) for row in p], 1
             )
-        return codes, sigmoid(self.decode_codes(codes))
+        return codes, self.likelihood.mean(self.decode_codes(codes))
 
     # ------------------------------------------------------------------ the bound
     def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> ELBOTerms:
@@ -445,15 +446,12 @@ class VQVAE(Model):
             e = embeddings[codes]
             zq = ze + (e_sg - ze_sg)
         logits = self.decoder.forward(zq.reshape(n, length * d))
-        sigma, softplus = sigmoid_and_softplus_kernel(logits)
-        recon = (float(np.vdot(x, logits)) - float(np.sum(softplus))) / n
+        recon_sum, d_out = self.likelihood.step(x, logits, 1.0 / n)
+        recon = recon_sum / n
         codebook = float(np.sum((ze_sg - e) ** 2)) / n
         commitment = float(np.sum((ze - e_sg) ** 2)) / n
 
-        dlogits = sigma
-        dlogits -= x
-        dlogits *= 1.0 / n
-        dze = self.decoder.backward(dlogits).reshape(n * length, d)  # straight through
+        dze = self.decoder.backward(d_out).reshape(n * length, d)  # straight through
         dze += (2.0 * beta / n) * (ze - e_sg)
         self.encoder.backward(dze.reshape(n, length * d), need_input_grad=False)
 
@@ -474,6 +472,7 @@ class VQVAE(Model):
             "codebook": codebook,
             "commitment": commitment,
             "perplexity": code_perplexity(usage),
+            **self.likelihood.terms(),
         }
         return LossTerms(loss=loss, terms=terms), codes, ze
 
