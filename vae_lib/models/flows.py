@@ -32,7 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.autoregressive import MADE
-from ..core.distributions import standard_normal_log_density_kernel
+from ..core.distributions import (
+    reparameterize_backward_kernel,
+    reparameterize_kernel,
+    standard_normal_log_density_kernel,
+)
 from ..core.flows import AffineAutoregressiveFlow
 from ..core.numerics import LOG_2PI
 from ..core.objectives import ELBOTerms
@@ -103,7 +107,7 @@ class _FlowVAE(VAE):
     def _terms(self, x: np.ndarray, mu, logvar, eps):
         """u = f(z0) and the decoder's logits, then log p(x|·), log N(u; 0, I), Σ s and
         log q(z0|x), each of shape (N,)."""
-        z0 = mu + np.exp(0.5 * logvar) * eps
+        z0, _ = reparameterize_kernel(mu, logvar, eps)
         u, s = self.flow.forward(z0)
         logits = self.decoder.forward(u if self.decoder_reads_flow else z0)
         log_px = self.likelihood.log_prob(x, logits)
@@ -141,8 +145,8 @@ class _FlowVAE(VAE):
         if not self.decoder_reads_flow:
             dz0 += d_decoded
         dh = np.empty((n, 2 * k), dtype=self.dtype)
-        dh[:, :k] = dz0
-        dh[:, k:] = dz0 * eps * (0.5 * std) - 0.5 / n  # log q(z0|x) adds -½ log σ² per unit
+        dh[:, :k], dlogvar = reparameterize_backward_kernel(dz0, eps, std)
+        dh[:, k:] = dlogvar - 0.5 / n  # log q(z0|x) adds -½ log σ² per unit
         self.encoder.backward(dh, need_input_grad=False)
 
         recon = float(np.mean(log_px))

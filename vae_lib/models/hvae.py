@@ -30,7 +30,10 @@ import numpy as np
 
 from ..core.distributions import (
     gaussian_log_density_kernel,
+    kl_standard_normal_grad_kernel,
     kl_standard_normal_kernel,
+    reparameterize_backward_kernel,
+    reparameterize_kernel,
     sigmoid,
     sigmoid_and_softplus_kernel,
     standard_normal_log_density_kernel,
@@ -437,14 +440,12 @@ class HVAE(VAE):
         weight = self.config.beta * self.kl_weight
         eps1, eps2 = noise[:, :k1], noise[:, k1:]
         mu1_hat, logvar1_hat, mu2, logvar2 = self._bottom_up(x)
-        std2 = np.exp(0.5 * logvar2)
-        z2 = mu2 + std2 * eps2
+        z2, std2 = reparameterize_kernel(mu2, logvar2, eps2)
         mu_p, logvar_p = self._prior(z2)
         mu1, logvar1, w, one_minus_w = precision_weighted_merge_kernel(
             mu1_hat, logvar1_hat, mu_p, logvar_p
         )
-        std1 = np.exp(0.5 * logvar1)
-        z1 = mu1 + std1 * eps1
+        z1, std1 = reparameterize_kernel(mu1, logvar1, eps1)
         logits = self.decoder.forward(z1)
 
         recon_sum, d_out = self.likelihood.step(x, logits, 1.0 / n)
@@ -457,8 +458,9 @@ class HVAE(VAE):
         g_mu1, g_logvar1, g_mu_p, g_logvar_p = kl_diag_gaussians_grad_kernel(
             mu1, logvar1, mu_p, logvar_p
         )
-        dmu1 = dz1 + c * g_mu1
-        dlogvar1 = dz1 * eps1 * (0.5 * std1) + c * g_logvar1
+        dmu1, dlogvar1 = reparameterize_backward_kernel(dz1, eps1, std1)
+        dmu1 = dmu1 + c * g_mu1
+        dlogvar1 = dlogvar1 + c * g_logvar1
         dmu1_hat, dlogvar1_hat, dmu_p, dlogvar_p = precision_weighted_merge_backward(
             dmu1, dlogvar1, mu1_hat, mu_p, w, one_minus_w
         )
@@ -467,9 +469,11 @@ class HVAE(VAE):
 
         # the top layer: the prior network into z2 = μ̂2 + σ̂2 ε2, and KL2
         dz2 = self.networks["prior"].backward(np.concatenate([dmu_p, dlogvar_p], axis=1))
+        dmu2, dlogvar2 = reparameterize_backward_kernel(dz2, eps2, std2)
+        kl_dmu2, kl_dlogvar2 = kl_standard_normal_grad_kernel(mu2, std2, c)
         dh2 = np.empty((n, 2 * k2), dtype=self.dtype)
-        dh2[:, :k2] = dz2 + c * mu2
-        dh2[:, k2:] = dz2 * eps2 * (0.5 * std2) + (0.5 * c) * (std2 * std2 - 1.0)
+        np.add(dmu2, kl_dmu2, out=dh2[:, :k2])
+        np.add(dlogvar2, kl_dlogvar2, out=dh2[:, k2:])
 
         # both heads read d1, so their gradients add up there
         dd1 = self.networks["encoder_head"].backward(np.concatenate([dmu1_hat, dlogvar1_hat], 1))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.distributions import reparameterize_backward_kernel, reparameterize_kernel
 from ..core.numerics import LOG_2PI, logsumexp_kernel
 from ..core.validation import check_positive_int
 from .base import LIKELIHOOD_TERM_LABELS, LossTerms, register
@@ -93,8 +94,7 @@ class IWAE(VAE):
         """
         n_samples, n, k = eps.shape
         mu, logvar = self.posterior_params(x)  # (N, k)
-        std = np.exp(0.5 * logvar)
-        z = mu + std * eps  # (K, N, k)
+        z, std = reparameterize_kernel(mu, logvar, eps)  # (K, N, k)
         out = self.decoder.forward(z.reshape(n_samples * n, k)).reshape(n_samples, n, -1)
 
         # log w = log p(x|z) + log p(z) - log q(z|x); with z = μ + σ ε, log q(z|x) is
@@ -118,8 +118,7 @@ class IWAE(VAE):
             dz -= scale * (eps / std)
             dz *= weights[..., None]
         dh = np.empty((n, 2 * k), dtype=self.dtype)
-        dh[:, :k] = dz.sum(axis=0)
-        dh[:, k:] = np.sum(dz * eps, axis=0) * (0.5 * std)
+        dh[:, :k], dh[:, k:] = reparameterize_backward_kernel(dz, eps, std, sample_axis=0)
         if not dreg:
             dh[:, k:] -= 0.5 / n  # + log q adds ½ per unit (the total derivative in log σ²)
         self.encoder.backward(dh, need_input_grad=False)

@@ -16,7 +16,10 @@ import numpy as np
 
 from ..core.distributions import (
     gaussian_log_density_kernel,
+    kl_standard_normal_grad_kernel,
     kl_standard_normal_kernel,
+    reparameterize_backward_kernel,
+    reparameterize_kernel,
     standard_normal_log_density_kernel,
 )
 from ..core.likelihoods import Likelihood
@@ -305,8 +308,7 @@ class VAE(Model):
         n, k = len(x), self.config.latent_dim
         weight = self.config.beta * self.kl_weight  # c, the KL term's weight
         mu, logvar = self.posterior_params(x)
-        std = np.exp(0.5 * logvar)
-        z = mu + std * eps
+        z, std = reparameterize_kernel(mu, logvar, eps)  # z = μ + σ ⊙ ε
         logits = self.decoder.forward(z)
 
         # log p(x|z) summed over the batch, and its gradient in the decoder's output
@@ -322,11 +324,12 @@ class VAE(Model):
             rate = float(np.sum(np.maximum(self.config.free_bits, unit_kl)))
             unit_weight = weight * (unit_kl > self.config.free_bits).astype(self.dtype)
 
+        # through z = μ + σ ε to the encoder's outputs μ and log σ², and the KL term's share
+        dmu, dlogvar = reparameterize_backward_kernel(dz, eps, std)
+        kl_dmu, kl_dlogvar = kl_standard_normal_grad_kernel(mu, std, unit_weight / n)
         dh = np.empty((n, 2 * k), dtype=self.dtype)
-        np.multiply(mu, unit_weight / n, out=dh[:, :k])
-        dh[:, :k] += dz  # through z = μ + σ ε, ∂z/∂μ = 1
-        var_minus_one = std * std - 1.0
-        dh[:, k:] = dz * eps * (0.5 * std) + (0.5 * unit_weight / n) * var_minus_one
+        np.add(dmu, kl_dmu, out=dh[:, :k])
+        np.add(dlogvar, kl_dlogvar, out=dh[:, k:])
         self.encoder.backward(dh, need_input_grad=False)
 
         mean_recon, mean_kl = recon_sum / n, float(np.mean(kl))
