@@ -142,7 +142,8 @@ class Tanh:
         return grad
 
 
-_ACTIVATION_LAYERS = {"relu": ReLU, "tanh": Tanh}
+#: The layer of each activation a network may use, by name.
+ACTIVATION_LAYERS = {"relu": ReLU, "tanh": Tanh}
 
 
 def check_network(sizes, activation: str, dtype) -> tuple[tuple[int, ...], np.dtype]:
@@ -164,7 +165,7 @@ def check_network(sizes, activation: str, dtype) -> tuple[tuple[int, ...], np.dt
         )
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
-    if activation not in _ACTIVATION_LAYERS:
+    if activation not in ACTIVATION_LAYERS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
     return sizes, np.dtype(dtype)
 
@@ -195,7 +196,7 @@ class MLP(Module):
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             self.layers.append(Linear(n_in, n_out, rng, dtype))
             if i < len(sizes) - 2:
-                self.layers.append(_ACTIVATION_LAYERS[activation]())
+                self.layers.append(ACTIVATION_LAYERS[activation]())
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, sizes[0]) -> (N, sizes[-1])."""

@@ -1,19 +1,12 @@
 """The models, each a registered class that follows the protocol of :mod:`.base`."""
 
-from .base import (
-    MODELS,
-    LikelihoodConfig,
-    LossTerms,
-    Model,
-    ModelConfig,
-    model_class,
-    model_class_for,
-    register,
-)
+from .base import MODELS, LossTerms, Model, ModelConfig, model_class, model_class_for, register
 from .cvae import CVAE, CVAEConfig
 from .flows import AFPriorConfig, AFPriorVAE, IAFPosteriorConfig, IAFPosteriorVAE
+from .gaussian_latent import GaussianLatentConfig, GaussianLatentModel
 from .hvae import HVAE, HVAEConfig
 from .iwae import IWAE, IWAEConfig
+from .latent_model import LatentModel, LikelihoodConfig, NetworkConfig
 from .vae import VAE, VAEConfig
 from .vlae import VLAE, VLAEConfig
 from .vqvae import VQVAE, VQVAEConfig
@@ -26,7 +19,11 @@ __all__ = [
     "CVAE",
     "HVAE",
     "HVAEConfig",
+    "GaussianLatentConfig",
+    "GaussianLatentModel",
+    "LatentModel",
     "LikelihoodConfig",
+    "NetworkConfig",
     "IWAE",
     "MODELS",
     "VAE",

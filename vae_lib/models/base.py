@@ -6,7 +6,8 @@ the quadrature check and the conformance tests drive every model through these m
 - ``config``: a frozen dataclass (:class:`ModelConfig`) with ``to_dict``/``from_dict``; the
   model class is registered under a name (:func:`register`), so a saved file can name it;
 - ``params``, ``grads``, ``param_names()``: arrays allocated once, ``grads`` overwritten by
-  each step, gathered from the model's networks (``self.networks``, a dict of name -> MLP);
+  each step, gathered from the model's networks (``self.networks``, a dict of name ->
+  :class:`vae_lib.core.nn.Module`);
 - ``check_batch(batch)``: the model's own input check;
 - ``draw_noise(batch, rng)``: every random number one training step needs, drawn up front,
   so that a step is a pure function of (params, batch, noise) and can be gradient-checked;
@@ -30,8 +31,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..core.likelihoods import LIKELIHOODS, Likelihood, make_likelihood
-from ..core.nn import MLP
+from ..core.nn import Module
 from ..core.validation import check_array, check_rng
 
 #: Every registered model class, by name.
@@ -56,55 +56,6 @@ class ModelConfig:
                 f"unknown {cls.__name__} field(s) {sorted(unknown)}; expected {sorted(fields)}"
             )
         return cls(**d)
-
-
-#: How reports name what a likelihood records while training (a learned σ).
-LIKELIHOOD_TERM_LABELS = {"std": "decoder σ"}
-
-
-@dataclass(frozen=True)
-class LikelihoodConfig(ModelConfig):
-    """The likelihood p(x | z) of a model's decoder (:mod:`vae_lib.core.likelihoods`).
-
-    Attributes
-    ----------
-    likelihood : {"bernoulli", "continuous_bernoulli", "gaussian"}
-        Bernoulli logits for binary pixels; a continuous Bernoulli or a Gaussian for grey
-        levels.
-    decoder_std : float
-        The Gaussian's σ (with ``learn_std``, its starting value); only for "gaussian".
-    learn_std : bool
-        Learn the Gaussian's σ (one parameter ``likelihood.log_std``); only for "gaussian".
-    """
-
-    likelihood: str = "bernoulli"
-    decoder_std: float = 0.1
-    learn_std: bool = False
-
-    def __post_init__(self):
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}; got {self.likelihood!r}")
-        if not isinstance(self.learn_std, (bool, np.bool_)):
-            raise TypeError(f"learn_std must be True or False; got {self.learn_std!r}")
-        if isinstance(self.decoder_std, bool) or not isinstance(
-            self.decoder_std, (int, float, np.integer, np.floating)
-        ):
-            raise TypeError(f"decoder_std must be a number; got {self.decoder_std!r}")
-        if not (np.isfinite(self.decoder_std) and self.decoder_std > 0):
-            raise ValueError(f"decoder_std must be a finite number above 0; got {self.decoder_std}")
-        if self.likelihood != "gaussian" and (self.decoder_std != 0.1 or self.learn_std):
-            raise ValueError(
-                "decoder_std and learn_std set the Gaussian likelihood's σ; "
-                f"likelihood={self.likelihood!r} has none"
-            )
-
-    def make_likelihood(self, dtype) -> Likelihood:
-        """The likelihood object this config names."""
-        return make_likelihood(self.likelihood, dtype, self.decoder_std, self.learn_std)
-
-    def likelihood_param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Shapes of the likelihood's own parameters, named as in ``param_names()``."""
-        return {"likelihood.log_std": (1,)} if self.learn_std else {}
 
 
 @dataclass
@@ -182,9 +133,9 @@ class Model:
             )
         self.config = config
         self.dtype = np.dtype(getattr(config, "dtype", "float64"))
-        self.networks: dict[str, MLP] = self.build(check_rng(rng))
+        self.networks: dict[str, Module] = self.build(check_rng(rng))
 
-    def build(self, rng: np.random.Generator) -> dict[str, MLP]:
+    def build(self, rng: np.random.Generator) -> dict[str, Module]:
         """Make the model's networks, drawing their weights from ``rng``, in a fixed order."""
         raise NotImplementedError
 

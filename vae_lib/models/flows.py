@@ -41,13 +41,16 @@ from ..core.flows import AffineAutoregressiveFlow
 from ..core.numerics import LOG_2PI
 from ..core.objectives import ELBOTerms
 from ..core.validation import check_positive_int, check_rng, check_size
-from .base import LIKELIHOOD_TERM_LABELS, LossTerms, register
-from .vae import VAE, VAEConfig
+from .base import LossTerms, register
+from .gaussian_latent import GaussianLatentConfig, GaussianLatentModel
+from .latent_model import LIKELIHOOD_TERM_LABELS, QUIET
 
 
 @dataclass(frozen=True)
-class FlowVAEConfig(VAEConfig):
-    """A :class:`VAEConfig` and the hidden widths of the flow's MADE (β must be 1).
+class FlowVAEConfig(GaussianLatentConfig):
+    """The networks, code and likelihood of a VAE (:class:`~.gaussian_latent.GaussianLatentConfig`)
+    and the hidden widths of the flow's MADE. The flow VAEs train on the ELBO, whose KL term
+    has no closed form here: no β, warm-up or free bits.
 
     Attributes
     ----------
@@ -65,15 +68,9 @@ class FlowVAEConfig(VAEConfig):
             raise ValueError("flow_hidden_dims must list at least one hidden width; got ()")
         for width in self.flow_hidden_dims:
             check_positive_int(width, "flow_hidden_dims entry")
-        if self.beta != 1.0 or self.kl_warmup_epochs or self.free_bits:
-            raise ValueError(
-                "a flow VAE trains on the ELBO: beta must be 1 and kl_warmup_epochs and "
-                f"free_bits 0; got beta={self.beta}, kl_warmup_epochs="
-                f"{self.kl_warmup_epochs} and free_bits={self.free_bits}"
-            )
 
 
-class _FlowVAE(VAE):
+class FlowVAE(GaussianLatentModel):
     """What the two flow VAEs share: the flow network and the log-weight above. A subclass
     says which side of the flow the decoder reads (``decoder_reads_flow``)."""
 
@@ -95,7 +92,7 @@ class _FlowVAE(VAE):
 
     @classmethod
     def param_shapes(cls, config: FlowVAEConfig) -> dict[str, tuple[int, ...]]:
-        shapes = VAE.param_shapes(config)
+        shapes = super().param_shapes(config)
         sizes = AffineAutoregressiveFlow.sizes(config.latent_dim, config.flow_hidden_dims)
         shapes.update({f"flow.{n}": s for n, s in MADE.param_shapes(sizes).items()})
         return shapes
@@ -158,13 +155,13 @@ class _FlowVAE(VAE):
     def _draws(self, x: np.ndarray, k: int, rng: np.random.Generator):
         """(log p(x|·), log q(code|x) - log p(code)) for k draws of each example: (k, N) each."""
         recon, kl = np.empty((k, len(x))), np.empty((k, len(x)))
-        with np.errstate(**self._QUIET):
+        with np.errstate(**QUIET):
             mu, logvar = (a.copy() for a in self.posterior_params(x))
             for i in range(k):
                 eps = rng.standard_normal(mu.shape, dtype=self.dtype)
                 _, _, log_px, log_pu, sum_s, log_q0 = self._terms(x, mu, logvar, eps)
                 recon[i], kl[i] = log_px, log_q0 + sum_s - log_pu
-        self._finite("log p(x, z) - log q(z | x)", recon, kl)
+        self.check_finite("log p(x, z) - log q(z | x)", recon, kl)
         return recon, kl
 
     def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -204,7 +201,7 @@ class IAFPosteriorConfig(FlowVAEConfig):
 
 
 @register("af_prior_vae")
-class AFPriorVAE(_FlowVAE):
+class AFPriorVAE(FlowVAE):
     r"""A VAE whose prior is an autoregressive flow: p(z) with f(z) ~ N(0, I) (eq.
     ``flow-af-prior``); the encoder is Gaussian and the decoder reads z."""
 
@@ -213,7 +210,7 @@ class AFPriorVAE(_FlowVAE):
 
     def log_prior(self, z) -> np.ndarray:
         r"""log p(z) = log N(f(z); 0, I) - Σ_i s_i(z_{<i}), shape (N,) for z of shape (N, K)."""
-        z = self._check_codes(z)
+        z = self.check_codes(z)
         u, s = self.flow.forward(z)
         return standard_normal_log_density_kernel(u) - np.sum(s, axis=-1)
 
@@ -234,7 +231,7 @@ class AFPriorVAE(_FlowVAE):
 
 
 @register("iaf_posterior_vae")
-class IAFPosteriorVAE(_FlowVAE):
+class IAFPosteriorVAE(FlowVAE):
     r"""A VAE whose posterior is one IAF step: z = f(z0), z0 ~ N(μ(x), diag σ²(x)), with
     log q(z|x) = log q(z0|x) + Σ_i s_i (eq. ``flow-iaf-posterior``); prior N(0, I), and the
     decoder reads z."""

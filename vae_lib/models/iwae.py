@@ -33,16 +33,19 @@ import numpy as np
 from ..core.distributions import reparameterize_backward_kernel, reparameterize_kernel
 from ..core.numerics import LOG_2PI, logsumexp_kernel
 from ..core.validation import check_positive_int
-from .base import LIKELIHOOD_TERM_LABELS, LossTerms, register
-from .vae import VAE, VAEConfig
+from .base import LossTerms, register
+from .gaussian_latent import GaussianLatentConfig, GaussianLatentModel
+from .latent_model import LIKELIHOOD_TERM_LABELS
 
 #: The encoder gradient estimators an IWAE can train with.
 GRADIENTS = ("iwae", "dreg")
 
 
 @dataclass(frozen=True)
-class IWAEConfig(VAEConfig):
-    """A :class:`VAEConfig` and ``n_samples``, the K of the bound trained on (β must be 1).
+class IWAEConfig(GaussianLatentConfig):
+    """The networks, code and likelihood of a VAE (:class:`~.gaussian_latent.GaussianLatentConfig`)
+    and ``n_samples``, the K of the bound trained on. The bound has no KL term, so no β,
+    warm-up or free bits.
 
     ``gradient`` chooses the encoder's gradient estimator: ``"iwae"`` (Burda et al.'s eq. 14,
     the exact gradient of the sampled bound) or ``"dreg"`` (doubly reparameterized, Tucker
@@ -57,20 +60,10 @@ class IWAEConfig(VAEConfig):
         check_positive_int(self.n_samples, "n_samples")
         if self.gradient not in GRADIENTS:
             raise ValueError(f"gradient must be one of {GRADIENTS}; got {self.gradient!r}")
-        if self.beta != 1.0:
-            raise ValueError(
-                f"the importance-weighted bound has no β: beta must be 1; got {self.beta}"
-            )
-        if self.kl_warmup_epochs or self.free_bits:
-            raise ValueError(
-                "the importance-weighted bound has no KL term to warm up or exempt: "
-                f"kl_warmup_epochs and free_bits must be 0; got {self.kl_warmup_epochs} "
-                f"and {self.free_bits}"
-            )
 
 
 @register("iwae")
-class IWAE(VAE):
+class IWAE(GaussianLatentModel):
     """A VAE trained on the importance-weighted bound L_K with K = ``config.n_samples``."""
 
     config_class = IWAEConfig
