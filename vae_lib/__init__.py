@@ -12,7 +12,9 @@ Its subpackages, each importing only from those listed after it:
 - ``core``: layers, Adam, distributions, divergences, numerics, files (numpy only).
 
 ``vae_lib.testing`` holds the gradient checks. What the chapters use is re-exported here,
-so they write ``from vae_lib import VAE, fit``.
+so they write ``from vae_lib import VAE, fit``; everything but the views. ``import vae_lib``
+imports numpy and nothing else that draws: the views (matplotlib, ipywidgets) are imported
+from ``vae_lib.views`` by whoever shows something.
 """
 
 from .core.autoregressive import MADE, MaskedLinear, causal_window_mask, made_degrees, made_masks
@@ -41,7 +43,6 @@ from .data.digits import (
     binarize_dynamic,
     binarize_static,
     digits8x8,
-    format_nats,
     mnist_subset,
 )
 from .data.download import DownloadError, download_file
@@ -72,15 +73,12 @@ from .models import (
     VQVAE,
     AFPriorConfig,
     AFPriorVAE,
-    CBVAEConfig,
-    ContinuousBernoulliVAE,
     CVAEConfig,
-    GaussianVAE,
-    GaussianVAEConfig,
     HVAEConfig,
     IAFPosteriorConfig,
     IAFPosteriorVAE,
     IWAEConfig,
+    LikelihoodConfig,
     LossTerms,
     Model,
     ModelConfig,
@@ -133,22 +131,8 @@ from .training.cache import default_cache_dir, load_or_train
 from .training.checkpoint import load_model, save_model
 from .training.fit import History, fit
 from .version import __version__ as __version__
-from .views.latent_views import (
-    draw_cross,
-    draw_path,
-    interpolate,
-    normal_quantile_grid,
-    normal_quantiles,
-    scatter_raster,
-    tile_images,
-)
-from .views.widgets import Dropdown, Slider, Toggle, interactive_output
 
 __all__ = [
-    "CBVAEConfig",
-    "ContinuousBernoulliVAE",
-    "GaussianVAE",
-    "GaussianVAEConfig",
     "AFPriorConfig",
     "AFPriorVAE",
     "IAFPosteriorConfig",
@@ -160,13 +144,13 @@ __all__ = [
     "HVAEConfig",
     "Dataset",
     "DownloadError",
-    "Dropdown",
     "ELBOTerms",
     "GradientMoments",
     "History",
     "IWAE",
     "IWAEConfig",
     "LOG_2PI",
+    "LikelihoodConfig",
     "Linear",
     "MaskedLinear",
     "LossTerms",
@@ -179,9 +163,7 @@ __all__ = [
     "ReLU",
     "ReverseKLFit",
     "ScalarObjective",
-    "Slider",
     "Tanh",
-    "Toggle",
     "ToyModel",
     "VAE",
     "VAEConfig",
@@ -207,12 +189,9 @@ __all__ = [
     "digits8x8",
     "download_file",
     "download_mnist",
-    "draw_cross",
-    "draw_path",
     "exact_gradient",
     "fit",
     "fit_reverse_kl",
-    "format_nats",
     "forward_kl",
     "gaussian_elbo",
     "gaussian_expectation",
@@ -220,8 +199,6 @@ __all__ = [
     "gradient_estimates",
     "gradient_moments",
     "importance_weighted_bound",
-    "interactive_output",
-    "interpolate",
     "kl_categorical",
     "kl_diag_gaussians",
     "kl_monte_carlo",
@@ -248,8 +225,6 @@ __all__ = [
     "moment_match",
     "nearest_centroid_accuracy",
     "neighbour_accuracy",
-    "normal_quantile_grid",
-    "normal_quantiles",
     "optimal_scale",
     "pathwise_gradient",
     "pattern_templates",
@@ -264,11 +239,9 @@ __all__ = [
     "scale_loss",
     "scale_loss_grad",
     "scale_step",
-    "scatter_raster",
     "score_function_gradient",
     "sigmoid",
     "standard_normal_log_density",
-    "tile_images",
     "toy_iw_bound",
     "toy_log_marginal",
     "toy_log_weights",

@@ -4,6 +4,8 @@ Each model needs a small float64 config here (``SMALL``); the first test fails f
 registered without one, so none can skip the suite.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -12,15 +14,6 @@ from vae_lib import MODELS, fit, load_model, save_model
 from vae_lib.testing import check_model_gradients
 
 SMALL = {
-    "gaussian_vae": vae_lib.GaussianVAEConfig(
-        input_dim=6,
-        hidden_dims=(5,),
-        latent_dim=2,
-        decoder_std=0.5,
-        learn_std=True,
-        dtype="float64",
-    ),
-    "cb_vae": vae_lib.CBVAEConfig(input_dim=6, hidden_dims=(5,), latent_dim=2, dtype="float64"),
     "af_prior_vae": vae_lib.AFPriorConfig(
         input_dim=6, hidden_dims=(5,), latent_dim=3, flow_hidden_dims=(4,), dtype="float64"
     ),
@@ -52,10 +45,6 @@ SMALL = {
 }
 #: A config of about 10⁵ parameters, checked along random directions only.
 LARGE = {
-    "gaussian_vae": vae_lib.GaussianVAEConfig(
-        input_dim=784, hidden_dims=(64,), latent_dim=8, learn_std=True, dtype="float64"
-    ),
-    "cb_vae": vae_lib.CBVAEConfig(input_dim=784, hidden_dims=(64,), latent_dim=8, dtype="float64"),
     "af_prior_vae": vae_lib.AFPriorConfig(
         input_dim=784, hidden_dims=(64,), latent_dim=8, flow_hidden_dims=(16,), dtype="float64"
     ),
@@ -90,10 +79,28 @@ LARGE = {
     ),
 }
 NAMES = sorted(MODELS)
+LIKELIHOODS = ("gaussian", "continuous_bernoulli")
+#: Models whose likelihood the config chooses: each is also in the suite with every other
+#: likelihood (the Gaussian with a learned σ), named "model+likelihood".
+GREY = ("vae", "iwae", "cvae", "hvae", "af_prior_vae", "iaf_posterior_vae", "vqvae")
 
 
-def make(name, seed=0, configs=SMALL):
-    return MODELS[name](configs[name], np.random.default_rng(seed))
+def with_likelihood(config, likelihood):
+    extra = {"decoder_std": 0.5, "learn_std": True} if likelihood == "gaussian" else {}
+    return dataclasses.replace(config, likelihood=likelihood, **extra)
+
+
+SMALL.update({f"{n}+{lik}": with_likelihood(SMALL[n], lik) for n in GREY for lik in LIKELIHOODS})
+LARGE.update({f"vae+{lik}": with_likelihood(LARGE["vae"], lik) for lik in LIKELIHOODS})
+CASES = sorted(SMALL)
+
+
+def model_name(case):
+    return case.split("+")[0]
+
+
+def make(case, seed=0, configs=SMALL):
+    return vae_lib.models.model_class_for(configs[case])(configs[case], np.random.default_rng(seed))
 
 
 #: Models whose batch is more than images, and how each makes its batch from images x and a
@@ -104,7 +111,7 @@ BATCHES = {
 
 
 def batch(name, x, seed=1):
-    make_batch = BATCHES.get(name)
+    make_batch = BATCHES.get(model_name(name))
     return x if make_batch is None else make_batch(x, np.random.default_rng(seed))
 
 
@@ -113,22 +120,25 @@ def data(n=12, d=6, seed=1, name=None):
 
 
 def test_every_registered_model_is_in_the_suite():
-    assert sorted(SMALL) == NAMES and sorted(LARGE) == NAMES
+    assert {model_name(case) for case in SMALL} == set(NAMES)
+    assert {model_name(case) for case in LARGE} == set(NAMES)
+    for case, config in SMALL.items():
+        assert vae_lib.models.model_class_for(config).name == model_name(case)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_config_round_trips_and_names_the_model(name):
     config = SMALL[name]
     assert type(config).from_dict(config.to_dict()) == config
-    assert vae_lib.models.model_class_for(config) is MODELS[name]
+    assert vae_lib.models.model_class_for(config) is MODELS[model_name(name)]
     with pytest.raises(ValueError, match="unknown .*Config field"):
         type(config).from_dict({**config.to_dict(), "width": 3})
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_param_shapes_are_known_before_the_model_is_built(name):
     model = make(name)
-    shapes = MODELS[name].param_shapes(SMALL[name])
+    shapes = MODELS[model_name(name)].param_shapes(SMALL[name])
     assert list(shapes) == model.param_names()
     assert list(shapes.values()) == [p.shape for p in model.params]
 
@@ -142,13 +152,13 @@ def gradient_target(model, batch):
     return model if surrogate is None else surrogate(batch)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_gradients_entrywise(name):
     model, x = make(name), data(5, name=name)
     check_model_gradients(gradient_target(model, x), x, np.random.default_rng(2), entrywise=True)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", sorted(LARGE))
 def test_gradients_along_random_directions_of_a_large_model(name):
     model = make(name, configs=LARGE)
     assert model.num_params() > 100_000
@@ -156,7 +166,7 @@ def test_gradients_along_random_directions_of_a_large_model(name):
     check_model_gradients(gradient_target(model, x), x, np.random.default_rng(3), n_directions=4)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_save_load_round_trip_is_bit_exact(name, tmp_path):
     model = make(name)
     fit(
@@ -171,7 +181,7 @@ def test_save_load_round_trip_is_bit_exact(name, tmp_path):
     assert model.loss_and_grads(x, noise) == loaded.loss_and_grads(x, noise)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_copy_is_equal_and_independent(name):
     model = make(name)
     twin = model.copy()
@@ -181,11 +191,11 @@ def test_copy_is_equal_and_independent(name):
     assert not np.array_equal(model.params[0], twin.params[0])
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_same_seed_same_numbers(name):
     def run():
         rng = np.random.default_rng(7)
-        model = MODELS[name](SMALL[name], rng)
+        model = MODELS[model_name(name)](SMALL[name], rng)
         return model, fit(model, data(name=name), epochs=3, batch_size=5, rng=rng, progress=False)
 
     (m1, h1), (m2, h2) = run(), run()
@@ -194,18 +204,18 @@ def test_same_seed_same_numbers(name):
         assert np.array_equal(p, q)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_a_few_epochs_lower_the_loss(name):
     rng = np.random.default_rng(0)
     x, _ = vae_lib.patterns(200, rng)
     config = type(SMALL[name]).from_dict({**SMALL[name].to_dict(), "input_dim": 16})
-    model = MODELS[name](config, rng)
+    model = MODELS[model_name(name)](config, rng)
     history = fit(model, batch(name, x), epochs=30, batch_size=20, lr=3e-3, rng=rng, progress=False)
     assert np.mean(history.loss[-5:]) < history.loss[0] - 2.0  # nats per image
     assert set(history.terms) <= set(model.term_labels)  # every term recorded has a label
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_log_weights_at_k_1_average_to_the_elbo(name):
     model, x = make(name), data(3, name=name)
     k = 20_000  # k draws at k = 1 each, in one call
@@ -221,7 +231,7 @@ def test_log_weights_at_k_1_average_to_the_elbo(name):
     assert np.all(np.abs(log_w.mean(axis=0) - elbo.elbo) <= 4 * se + rounding)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CASES)
 def test_bad_input_raises_a_clear_error(name):
     model = make(name)
     with pytest.raises(ValueError, match=r"batch\b.* must have shape \(N, 6\)"):
@@ -236,4 +246,4 @@ def test_bad_input_raises_a_clear_error(name):
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         model.log_weights(data(2, name=name), 3, rng=0)
     with pytest.raises(TypeError, match=f"config must be a {type(SMALL[name]).__name__}"):
-        MODELS[name]({"input_dim": 6}, np.random.default_rng(0))
+        MODELS[model_name(name)]({"input_dim": 6}, np.random.default_rng(0))

@@ -73,7 +73,7 @@ def test_with_the_label_weights_at_zero_the_cvae_is_the_vae():
 
 def test_labelled_mlp_input_gradient_drops_the_label_columns():
     rng = np.random.default_rng(0)
-    net = LabelledMLP((3, 4, 2), 5, rng, "tanh", np.float64)
+    net = LabelledMLP((3 + 5, 4, 2), 5, rng, "tanh", np.float64)
     h, dy = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
     net.labels = one_hot(rng.integers(0, 5, size=6), 5, np.float64)
     net.forward(h)

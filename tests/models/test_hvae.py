@@ -255,7 +255,7 @@ def test_reconstruction_decodes_the_centre_of_the_posterior():
 
 
 def test_config_checks_and_what_the_model_refuses():
-    with pytest.raises(ValueError, match="free_bits must be 0"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'free_bits'"):
         HVAEConfig(free_bits=0.5)
     with pytest.raises(ValueError, match="top_latent_dim must be at least 1"):
         HVAEConfig(top_latent_dim=0)

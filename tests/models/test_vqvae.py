@@ -54,7 +54,7 @@ def test_model_quantize_and_decode_agree_with_the_codebook():
     dist = ((ze[:, :, None, :] - model.embeddings[None, None]) ** 2).sum(-1)
     assert np.array_equal(codes, dist.argmin(-1))
     logits = model.decoder.forward(model.embeddings[codes].reshape(7, -1))
-    assert np.allclose(model.decode_codes(codes), logits)
+    assert np.allclose(model.decode(codes), logits)
     assert np.allclose(model.reconstruct(x), sigmoid(logits))
 
 
@@ -215,9 +215,9 @@ def test_perplexity_of_code_usage():
 def test_bad_input_is_refused():
     model = small()
     with pytest.raises(ValueError, match=r"codes must be an integer array of shape \(N, 3\)"):
-        model.decode_codes(np.zeros((2, 3)))
+        model.decode(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"codes must lie in 0..3"):
-        model.decode_codes(np.full((2, 3), 4))
+        model.decode(np.full((2, 3), 4))
     with pytest.raises(ValueError, match="noise must be None"):
         model.loss_and_grads(data(2), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="init must be one of"):

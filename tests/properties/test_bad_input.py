@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import vae_lib as v
+from vae_lib import views
 from vae_lib.testing import HANG_SECONDS
 
 # messages of numpy's own that mean a check is missing
@@ -131,12 +132,12 @@ CALLS = {
     "binarize_static": (v.binarize_static, {"x": X}),
     "bounds_by_k": (v.bounds_by_k, {"log_weights": -X, "ks": [1, 2]}),
     "pca": (v.pca, {"x": X, "n_components": 2}),
-    "tile_images": (v.tile_images, {"images": X, "image_shape": (2, 3), "ncols": 3}),
-    "normal_quantiles": (v.normal_quantiles, {"n": 5}),
+    "tile_images": (views.tile_images, {"images": X, "image_shape": (2, 3), "ncols": 3}),
+    "normal_quantiles": (views.normal_quantiles, {"n": 5}),
     "trapezoid_grid": (v.trapezoid_grid, {"limit": 3.0, "n": 5}),
     "latent_grid": (v.latent_grid, {"latent_dim": 2, "limit": 3.0, "n": 5}),
     "patterns": (v.patterns, {"n": 4, "rng": np.random.default_rng(0)}),
-    "interpolate": (v.interpolate, {"z_start": X[0], "z_end": X[1], "alphas": [0.0, 0.5]}),
+    "interpolate": (views.interpolate, {"z_start": X[0], "z_end": X[1], "alphas": [0.0, 0.5]}),
 }
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import vae_lib as v
+from vae_lib import views
 from vae_lib.testing import HANG_SECONDS
 from vae_lib.views.widgets import MAX_FRAMES
 
@@ -37,13 +38,13 @@ CASES = [
     ),
     (
         "pad_value a string",
-        lambda: v.tile_images(np.zeros((2, 4)), (2, 2), 2, pad_value="white"),
+        lambda: views.tile_images(np.zeros((2, 4)), (2, 2), 2, pad_value="white"),
         ValueError,
         "pad_value",
     ),
     (
         "colour as floats",
-        lambda: v.draw_cross(
+        lambda: views.draw_cross(
             np.zeros((8, 8, 3), np.uint8), (0, 0), extent=(-1, 1, -1, 1), colour=(0.9, 0.9, 0.9)
         ),
         ValueError,
@@ -107,10 +108,10 @@ CASES = [
         "do not broadcast",
     ),
     ("latent_grid n=1", lambda: v.latent_grid(1, n=1), ValueError, "n must be at least 3"),
-    ("huge quantiles", lambda: v.normal_quantiles(10**10), ValueError, "n must be at most"),
+    ("huge quantiles", lambda: views.normal_quantiles(10**10), ValueError, "n must be at most"),
     (
         "huge dot",
-        lambda: v.scatter_raster(
+        lambda: views.scatter_raster(
             np.zeros((1, 2)), np.zeros(1, int), extent=(-1, 1, -1, 1), dot=10**6
         ),
         ValueError,
@@ -118,7 +119,7 @@ CASES = [
     ),
     (
         "too many options",
-        lambda: v.Slider(np.arange(60_000), "n"),
+        lambda: views.Slider(np.arange(60_000), "n"),
         ValueError,
         f"at most {MAX_FRAMES} values",
     ),
@@ -146,4 +147,4 @@ def test_float32_kl_at_a_large_log_variance_is_finite():
 
 
 def test_dropdown_initial_label_chooses_that_option():
-    assert v.Dropdown({"x": 1, "y": 1}, "pick", initial="y").index == 1
+    assert views.Dropdown({"x": 1, "y": 1}, "pick", initial="y").index == 1

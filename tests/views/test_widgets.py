@@ -314,9 +314,24 @@ def test_moving_a_control_in_a_kernel_shows_a_frame_made_ahead_without_rendering
     assert [frame.value for frame in stack.children] == before
 
 
-def test_widgets_are_reexported_from_vae_lib():
-    assert vae_lib.interactive_output is interactive_output
-    assert vae_lib.Slider is Slider and vae_lib.Dropdown is Dropdown and vae_lib.Toggle is Toggle
+def test_widgets_are_exported_from_views_not_from_the_root():
+    assert vae_lib.views.interactive_output is interactive_output
+    assert vae_lib.views.Slider is Slider and vae_lib.views.Dropdown is Dropdown
+    assert not hasattr(vae_lib, "Slider") and "interactive_output" not in vae_lib.__all__
+
+
+def test_import_vae_lib_imports_numpy_and_nothing_that_draws():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vae_lib; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'matplotlib', 'ipywidgets', 'IPython', 'PIL', 'sklearn', 'scipy'}), "
+        "'vae_lib.views' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "False"]
 
 
 def test_img_tag_and_panels():

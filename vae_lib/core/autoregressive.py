@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .nn import _ACTIVATION_LAYERS, MAX_PARAMS, MLP, Linear, check_network
+from .nn import ACTIVATION_LAYERS, MAX_PARAMS, MLP, Linear, check_network
 from .validation import (
     check_float_dtype,
     check_positive_int,
@@ -216,7 +216,7 @@ class MADE(MLP):
         for i, mask in enumerate(masks):
             self.layers.append(MaskedLinear(mask, rng, dtype))
             if i < len(masks) - 1:
-                self.layers.append(_ACTIVATION_LAYERS[activation]())
+                self.layers.append(ACTIVATION_LAYERS[activation]())
 
     @property
     def masks(self) -> list[np.ndarray]:

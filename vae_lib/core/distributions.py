@@ -75,6 +75,42 @@ def gaussian_log_density_kernel(z: np.ndarray, mu: np.ndarray, logvar: np.ndarra
     return -0.5 * np.sum(LOG_2PI + logvar + (z - mu) ** 2 * np.exp(-logvar), axis=-1)
 
 
+def reparameterize_kernel(mu, logvar, eps) -> tuple[np.ndarray, np.ndarray]:
+    """z = μ + σ ⊙ ε and σ (kept for the backward pass): :func:`reparameterize` with the
+    noise given and no checks. ``eps`` may hold several draws along a leading axis."""
+    std = np.exp(0.5 * logvar)
+    return mu + std * eps, std
+
+
+def reparameterize_backward_kernel(dz, eps, std, sample_axis: int | None = None):
+    r""":func:`reparameterize_backward` without its checks, with σ from the forward pass.
+
+    .. math:: \frac{\partial L}{\partial \mu} = \frac{\partial L}{\partial z}, \qquad
+              \frac{\partial L}{\partial \log\sigma^2} = \frac{\partial L}{\partial z}
+              \odot \varepsilon \odot \tfrac12 \sigma
+
+    With ``sample_axis``, ``dz`` and ``eps`` hold several draws z_k = μ + σ ε_k along that
+    axis (an importance sampler's K codes per example) and the gradients sum over them.
+    Every Gaussian-latent model's training step calls this.
+
+    Returns
+    -------
+    dmu, dlogvar : ndarray, shape of ``std``
+    """
+    if sample_axis is None:
+        return dz, dz * eps * (0.5 * std)
+    return dz.sum(axis=sample_axis), np.sum(dz * eps, axis=sample_axis) * (0.5 * std)
+
+
+def kl_standard_normal_grad_kernel(mu, std, weight) -> tuple[np.ndarray, np.ndarray]:
+    r"""The gradient of ``weight`` · KL(N(μ, diag σ²) ‖ N(0, I)) in μ and log σ², with σ from
+    the forward pass: ``weight`` · μ and ``weight`` · (σ² - 1)/2 (a number, or one per unit).
+
+    Every training step with a closed-form KL to N(0, I) calls this.
+    """
+    return weight * mu, (0.5 * weight) * (std * std - 1.0)
+
+
 # ----------------------------------------------------------------------------- public API
 def bernoulli_log_likelihood(x, logits) -> np.ndarray:
     r"""Log-likelihood of data ``x`` under independent Bernoullis with the given logits.
@@ -178,10 +214,11 @@ def kl_standard_normal(mu, logvar) -> np.ndarray:
 
 
 def kl_standard_normal_grad(mu, logvar) -> tuple[np.ndarray, np.ndarray]:
-    r"""Gradients of :func:`kl_standard_normal`: ∂KL/∂μ = μ and ∂KL/∂logvar = (σ² - 1)/2."""
+    r"""Gradients of :func:`kl_standard_normal`: ∂KL/∂μ = μ and ∂KL/∂logvar = (σ² - 1)/2
+    (:func:`kl_standard_normal_grad_kernel`, which the training steps call)."""
     mu = check_array(mu, "mu")
     logvar = check_array(logvar, "logvar", shape=mu.shape)
-    return mu.copy(), 0.5 * (np.exp(logvar) - 1.0)
+    return kl_standard_normal_grad_kernel(mu, np.exp(0.5 * logvar), 1.0)
 
 
 def reparameterize(mu, logvar, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -206,7 +243,8 @@ def reparameterize(mu, logvar, rng) -> tuple[np.ndarray, np.ndarray]:
     logvar = check_array(logvar, "logvar", shape=mu.shape)
     rng = check_rng(rng)
     eps = rng.standard_normal(mu.shape, dtype=mu.dtype)
-    return mu + np.exp(0.5 * logvar) * eps, eps
+    z, _ = reparameterize_kernel(mu, logvar, eps)
+    return z, eps
 
 
 def reparameterize_backward(dz, logvar, eps) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +255,8 @@ def reparameterize_backward(dz, logvar, eps) -> tuple[np.ndarray, np.ndarray]:
               \odot \varepsilon \odot \tfrac12 \sigma
 
     The noise ε is a constant here: that is the whole trick. The gradient reaches μ and σ
-    because the randomness was moved out of their way.
+    because the randomness was moved out of their way. This checks its arguments and calls
+    :func:`reparameterize_backward_kernel`, which every model's training step calls.
 
     Returns
     -------
@@ -229,7 +268,8 @@ def reparameterize_backward(dz, logvar, eps) -> tuple[np.ndarray, np.ndarray]:
             f"dz, logvar and eps must have one shape; got dz {dz.shape}, logvar "
             f"{logvar.shape} and eps {eps.shape}"
         )
-    return dz.copy(), dz * eps * 0.5 * np.exp(0.5 * logvar)
+    dmu, dlogvar = reparameterize_backward_kernel(dz, eps, np.exp(0.5 * logvar))
+    return dmu.copy(), dlogvar
 
 
 # ----------------------------------------------------------------------------- continuous Bernoulli

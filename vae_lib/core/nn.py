@@ -24,12 +24,44 @@ import numpy as np
 from .validation import check_positive_int, check_rng
 
 ACTIVATIONS = ("relu", "tanh")
+
+
+class Module:
+    """The contract of everything with parameters (layers, networks, flows, likelihoods).
+
+    - ``params`` and ``grads``: the arrays, listed in the same order on every call (an
+      optimizer may hold on to them); ``grads`` are overwritten by each backward pass;
+    - ``param_names()``: stable names for ``params``, used when saving;
+    - ``forward(...)`` and ``backward(...)``: the computation and its gradient, the backward
+      pass using what the last forward pass kept.
+
+    A module without parameters inherits the empty lists.
+    """
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        return []
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        return []
+
+    def param_names(self) -> list[str]:
+        return []
+
+    def forward(self, *args):
+        raise NotImplementedError
+
+    def backward(self, *args, **kwargs):
+        raise NotImplementedError
+
+
 #: The largest MLP this library makes (about 1 GB of float32 weights): a bigger one is refused
 #: before anything is allocated.
 MAX_PARAMS = 1 << 28
 
 
-class Linear:
+class Linear(Module):
     r"""Affine layer y = x W + b.
 
     Parameters are drawn as PyTorch draws them by default, W, b ~ U(-1/√n_in, 1/√n_in), so
@@ -110,7 +142,8 @@ class Tanh:
         return grad
 
 
-_ACTIVATION_LAYERS = {"relu": ReLU, "tanh": Tanh}
+#: The layer of each activation a network may use, by name.
+ACTIVATION_LAYERS = {"relu": ReLU, "tanh": Tanh}
 
 
 def check_network(sizes, activation: str, dtype) -> tuple[tuple[int, ...], np.dtype]:
@@ -132,12 +165,12 @@ def check_network(sizes, activation: str, dtype) -> tuple[tuple[int, ...], np.dt
         )
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
-    if activation not in _ACTIVATION_LAYERS:
+    if activation not in ACTIVATION_LAYERS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
     return sizes, np.dtype(dtype)
 
 
-class MLP:
+class MLP(Module):
     """A multilayer perceptron: Linear, activation, …, Linear (no activation at the end).
 
     Parameters
@@ -163,7 +196,7 @@ class MLP:
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             self.layers.append(Linear(n_in, n_out, rng, dtype))
             if i < len(sizes) - 2:
-                self.layers.append(_ACTIVATION_LAYERS[activation]())
+                self.layers.append(ACTIVATION_LAYERS[activation]())
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, sizes[0]) -> (N, sizes[-1])."""

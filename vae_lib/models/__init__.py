@@ -3,20 +3,15 @@
 from .base import MODELS, LossTerms, Model, ModelConfig, model_class, model_class_for, register
 from .cvae import CVAE, CVAEConfig
 from .flows import AFPriorConfig, AFPriorVAE, IAFPosteriorConfig, IAFPosteriorVAE
-from .gaussian_vae import GaussianVAE, GaussianVAEConfig
+from .gaussian_latent import GaussianLatentConfig, GaussianLatentModel
 from .hvae import HVAE, HVAEConfig
 from .iwae import IWAE, IWAEConfig
-from .likelihoods import CBVAEConfig, ContinuousBernoulliVAE, LikelihoodVAE
+from .latent_model import LatentModel, LikelihoodConfig, NetworkConfig
 from .vae import VAE, VAEConfig
 from .vlae import VLAE, VLAEConfig
 from .vqvae import VQVAE, VQVAEConfig
 
 __all__ = [
-    "CBVAEConfig",
-    "ContinuousBernoulliVAE",
-    "GaussianVAE",
-    "GaussianVAEConfig",
-    "LikelihoodVAE",
     "AFPriorConfig",
     "AFPriorVAE",
     "IAFPosteriorConfig",
@@ -24,6 +19,11 @@ __all__ = [
     "CVAE",
     "HVAE",
     "HVAEConfig",
+    "GaussianLatentConfig",
+    "GaussianLatentModel",
+    "LatentModel",
+    "LikelihoodConfig",
+    "NetworkConfig",
     "IWAE",
     "MODELS",
     "VAE",

@@ -6,7 +6,8 @@ the quadrature check and the conformance tests drive every model through these m
 - ``config``: a frozen dataclass (:class:`ModelConfig`) with ``to_dict``/``from_dict``; the
   model class is registered under a name (:func:`register`), so a saved file can name it;
 - ``params``, ``grads``, ``param_names()``: arrays allocated once, ``grads`` overwritten by
-  each step, gathered from the model's networks (``self.networks``, a dict of name -> MLP);
+  each step, gathered from the model's networks (``self.networks``, a dict of name ->
+  :class:`vae_lib.core.nn.Module`);
 - ``check_batch(batch)``: the model's own input check;
 - ``draw_noise(batch, rng)``: every random number one training step needs, drawn up front,
   so that a step is a pure function of (params, batch, noise) and can be gradient-checked;
@@ -30,7 +31,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..core.nn import MLP
+from ..core.nn import Module
 from ..core.validation import check_array, check_rng
 
 #: Every registered model class, by name.
@@ -132,9 +133,9 @@ class Model:
             )
         self.config = config
         self.dtype = np.dtype(getattr(config, "dtype", "float64"))
-        self.networks: dict[str, MLP] = self.build(check_rng(rng))
+        self.networks: dict[str, Module] = self.build(check_rng(rng))
 
-    def build(self, rng: np.random.Generator) -> dict[str, MLP]:
+    def build(self, rng: np.random.Generator) -> dict[str, Module]:
         """Make the model's networks, drawing their weights from ``rng``, in a fixed order."""
         raise NotImplementedError
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.distributions import sigmoid
 from ..core.nn import MLP
 from ..core.validation import check_array, check_positive_int, check_rng, check_size
 from .base import register
@@ -66,22 +65,26 @@ class CVAEConfig(VAEConfig):
 class LabelledMLP(MLP):
     """An MLP on h ⊕ e(y): the one-hot labels :attr:`labels` are appended to every input.
 
-    ``sizes`` are those of the MLP proper (``sizes[0]`` is the width of h); the first layer
-    takes ``sizes[0] + n_classes`` inputs, the label's columns last. The labels are set by
+    ``sizes`` are the MLP's, label columns included: the first layer takes ``sizes[0]``
+    inputs, h's ``sizes[0] - n_classes`` and the label's ``n_classes`` last. The labels are set by
     :meth:`CVAE.given` before a computation and cleared after; a forward pass without them,
     or with another number of rows than the input, raises. The backward pass returns the
     gradient of h only (the labels are data).
     """
 
     def __init__(self, sizes, n_classes: int, rng, activation: str = "relu", dtype=np.float32):
-        sizes = tuple(sizes)
-        super().__init__((sizes[0] + n_classes, *sizes[1:]), rng, activation, dtype)
+        super().__init__(sizes, rng, activation, dtype)
+        if self.sizes[0] <= n_classes:
+            raise ValueError(
+                f"sizes[0] ({self.sizes[0]}) must exceed n_classes ({n_classes}): it counts "
+                "the input's columns and the label's"
+            )
         self.n_classes = n_classes
         #: The one-hot labels of the batch at hand, shape (N, n_classes), or None.
         self.labels: np.ndarray | None = None
 
     def forward(self, h: np.ndarray) -> np.ndarray:
-        """h : (N, sizes[0]) -> (N, sizes[-1]), computed on h ⊕ :attr:`labels`."""
+        """h : (N, sizes[0] - n_classes) -> (N, sizes[-1]), computed on h ⊕ :attr:`labels`."""
         if self.labels is None:
             raise RuntimeError(
                 "a LabelledMLP needs the labels of its batch: call it inside CVAE.given(y)"
@@ -93,7 +96,8 @@ class LabelledMLP(MLP):
         return super().forward(np.concatenate([h, self.labels], axis=1))
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        """Gradient of the output back to h, (N, sizes[0]): the label columns are dropped."""
+        """Gradient of the output back to h, (N, sizes[0] - n_classes): the label columns are
+        dropped."""
         dx = super().backward(dy, need_input_grad=need_input_grad)
         return None if dx is None else dx[:, : -self.n_classes]
 
@@ -115,28 +119,17 @@ class CVAE(VAE):
 
     config_class = CVAEConfig
 
-    @staticmethod
-    def _network_sizes(c: CVAEConfig) -> dict[str, tuple[int, ...]]:
-        """Widths of each network proper, without the label's columns."""
-        return {
-            "encoder": (c.input_dim, *c.hidden_dims, 2 * c.latent_dim),
-            "decoder": (c.latent_dim, *reversed(c.hidden_dims), c.input_dim),
-        }
-
-    def build(self, rng: np.random.Generator) -> dict[str, MLP]:
-        c = self.config
-        return {
-            part: LabelledMLP(sizes, c.n_classes, rng, c.activation, self.dtype)
-            for part, sizes in self._network_sizes(c).items()
-        }
-
     @classmethod
-    def param_shapes(cls, config: CVAEConfig) -> dict[str, tuple[int, ...]]:
-        shapes = {}
-        for part, (first, *rest) in cls._network_sizes(config).items():
-            sizes = (first + config.n_classes, *rest)
-            shapes.update({f"{part}.{n}": s for n, s in MLP.param_shapes(sizes).items()})
-        return shapes
+    def network_sizes(cls, config: CVAEConfig) -> dict[str, tuple[int, ...]]:
+        """The VAE's networks, each with the label's columns added to its input."""
+        return {
+            part: (first + config.n_classes, *rest)
+            for part, (first, *rest) in super().network_sizes(config).items()
+        }
+
+    def make_network(self, part, sizes, rng) -> LabelledMLP:
+        c = self.config
+        return LabelledMLP(sizes, c.n_classes, rng, c.activation, self.dtype)
 
     @property
     def n_classes(self) -> int:
@@ -214,21 +207,21 @@ class CVAE(VAE):
 
     def decode(self, z, y) -> np.ndarray:
         """Bernoulli logits of p(x | z, y): z (N, K) and labels y (N,) -> logits (N, D)."""
-        z = self._check_codes(z)
+        z = self.check_codes(z)
         y = self.check_labels(y, len(z))
         with self.given(y):
             return super().decode(z)
 
     def decode_mean(self, z, y) -> np.ndarray:
-        """The mean image E[x | z, y] = σ(logits), shape (N, D), values in (0, 1)."""
-        return sigmoid(self.decode(z, y))
+        """The mean image E[x | z, y] (σ(logits) for the Bernoulli), shape (N, D)."""
+        return self.likelihood.mean(self.decode(z, y))
 
     def reconstruct(self, batch) -> np.ndarray:
         """Decode the posterior mean with the same label: σ(decoder(μ(x, y) ⊕ e(y))), (N, D)."""
         x, y = self.check_batch(batch)
         with self.given(y):
             mu, _ = super().encode(x)
-            return sigmoid(self.decoder.forward(np.ascontiguousarray(mu)))
+            return self.likelihood.mean(self.decoder.forward(np.ascontiguousarray(mu)))
 
     def sample(self, y, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw z ~ N(0, I) for each label of ``y`` (shape (n,)) and decode it with that label.

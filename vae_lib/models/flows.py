@@ -33,9 +33,8 @@ import numpy as np
 
 from ..core.autoregressive import MADE
 from ..core.distributions import (
-    bernoulli_log_likelihood_kernel,
-    sigmoid,
-    sigmoid_and_softplus_kernel,
+    reparameterize_backward_kernel,
+    reparameterize_kernel,
     standard_normal_log_density_kernel,
 )
 from ..core.flows import AffineAutoregressiveFlow
@@ -43,12 +42,15 @@ from ..core.numerics import LOG_2PI
 from ..core.objectives import ELBOTerms
 from ..core.validation import check_positive_int, check_rng, check_size
 from .base import LossTerms, register
-from .vae import VAE, VAEConfig
+from .gaussian_latent import GaussianLatentConfig, GaussianLatentModel
+from .latent_model import LIKELIHOOD_TERM_LABELS, QUIET
 
 
 @dataclass(frozen=True)
-class FlowVAEConfig(VAEConfig):
-    """A :class:`VAEConfig` and the hidden widths of the flow's MADE (β must be 1).
+class FlowVAEConfig(GaussianLatentConfig):
+    """The networks, code and likelihood of a VAE (:class:`~.gaussian_latent.GaussianLatentConfig`)
+    and the hidden widths of the flow's MADE. The flow VAEs train on the ELBO, whose KL term
+    has no closed form here: no β, warm-up or free bits.
 
     Attributes
     ----------
@@ -66,20 +68,19 @@ class FlowVAEConfig(VAEConfig):
             raise ValueError("flow_hidden_dims must list at least one hidden width; got ()")
         for width in self.flow_hidden_dims:
             check_positive_int(width, "flow_hidden_dims entry")
-        if self.beta != 1.0 or self.kl_warmup_epochs or self.free_bits:
-            raise ValueError(
-                "a flow VAE trains on the ELBO: beta must be 1 and kl_warmup_epochs and "
-                f"free_bits 0; got beta={self.beta}, kl_warmup_epochs="
-                f"{self.kl_warmup_epochs} and free_bits={self.free_bits}"
-            )
 
 
-class _FlowVAE(VAE):
+class FlowVAE(GaussianLatentModel):
     """What the two flow VAEs share: the flow network and the log-weight above. A subclass
     says which side of the flow the decoder reads (``decoder_reads_flow``)."""
 
     decoder_reads_flow: bool = False
-    term_labels = {"elbo": "ELBO", "recon": "reconstruction", "kl": "KL (one-sample)"}
+    term_labels = {
+        "elbo": "ELBO",
+        "recon": "reconstruction",
+        "kl": "KL (one-sample)",
+        **LIKELIHOOD_TERM_LABELS,
+    }
 
     def build(self, rng: np.random.Generator) -> dict:
         networks = super().build(rng)
@@ -91,7 +92,7 @@ class _FlowVAE(VAE):
 
     @classmethod
     def param_shapes(cls, config: FlowVAEConfig) -> dict[str, tuple[int, ...]]:
-        shapes = VAE.param_shapes(config)
+        shapes = super().param_shapes(config)
         sizes = AffineAutoregressiveFlow.sizes(config.latent_dim, config.flow_hidden_dims)
         shapes.update({f"flow.{n}": s for n, s in MADE.param_shapes(sizes).items()})
         return shapes
@@ -103,10 +104,10 @@ class _FlowVAE(VAE):
     def _terms(self, x: np.ndarray, mu, logvar, eps):
         """u = f(z0) and the decoder's logits, then log p(x|·), log N(u; 0, I), Σ s and
         log q(z0|x), each of shape (N,)."""
-        z0 = mu + np.exp(0.5 * logvar) * eps
+        z0, _ = reparameterize_kernel(mu, logvar, eps)
         u, s = self.flow.forward(z0)
         logits = self.decoder.forward(u if self.decoder_reads_flow else z0)
-        log_px = bernoulli_log_likelihood_kernel(x, logits)
+        log_px = self.likelihood.log_prob(x, logits)
         log_pu = standard_normal_log_density_kernel(u)
         log_q0 = -0.5 * np.sum(LOG_2PI + logvar + eps * eps, axis=-1)
         return u, logits, log_px, log_pu, np.sum(s, axis=-1), log_q0
@@ -131,11 +132,9 @@ class _FlowVAE(VAE):
         std = np.exp(0.5 * logvar)
         u, logits, log_px, log_pu, sum_s, log_q0 = self._terms(x, mu, logvar, eps)
 
-        sigma, _ = sigmoid_and_softplus_kernel(logits)
-        dlogits = sigma
-        dlogits -= x
-        dlogits *= 1.0 / n
-        d_decoded = self.decoder.backward(dlogits)  # ∂(-log w)/∂(decoder input)
+        self.likelihood.forward(x, logits)
+        d_out = self.likelihood.backward(1.0 / n)
+        d_decoded = self.decoder.backward(d_out)  # ∂(-log w)/∂(decoder input)
         du = u / n  # -log N(u) = ½‖u‖² + const
         if self.decoder_reads_flow:
             du += d_decoded
@@ -143,25 +142,26 @@ class _FlowVAE(VAE):
         if not self.decoder_reads_flow:
             dz0 += d_decoded
         dh = np.empty((n, 2 * k), dtype=self.dtype)
-        dh[:, :k] = dz0
-        dh[:, k:] = dz0 * eps * (0.5 * std) - 0.5 / n  # log q(z0|x) adds -½ log σ² per unit
+        dh[:, :k], dlogvar = reparameterize_backward_kernel(dz0, eps, std)
+        dh[:, k:] = dlogvar - 0.5 / n  # log q(z0|x) adds -½ log σ² per unit
         self.encoder.backward(dh, need_input_grad=False)
 
         recon = float(np.mean(log_px))
         kl = float(np.mean(log_q0 + sum_s - log_pu))
-        return LossTerms(loss=kl - recon, terms={"elbo": recon - kl, "recon": recon, "kl": kl})
+        terms = {"elbo": recon - kl, "recon": recon, "kl": kl, **self.likelihood.terms()}
+        return LossTerms(loss=kl - recon, terms=terms)
 
     # ------------------------------------------------------------------ evaluation
     def _draws(self, x: np.ndarray, k: int, rng: np.random.Generator):
         """(log p(x|·), log q(code|x) - log p(code)) for k draws of each example: (k, N) each."""
         recon, kl = np.empty((k, len(x))), np.empty((k, len(x)))
-        with np.errstate(**self._QUIET):
+        with np.errstate(**QUIET):
             mu, logvar = (a.copy() for a in self.posterior_params(x))
             for i in range(k):
                 eps = rng.standard_normal(mu.shape, dtype=self.dtype)
                 _, _, log_px, log_pu, sum_s, log_q0 = self._terms(x, mu, logvar, eps)
                 recon[i], kl[i] = log_px, log_q0 + sum_s - log_pu
-        self._finite("log p(x, z) - log q(z | x)", recon, kl)
+        self.check_finite("log p(x, z) - log q(z | x)", recon, kl)
         return recon, kl
 
     def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -201,7 +201,7 @@ class IAFPosteriorConfig(FlowVAEConfig):
 
 
 @register("af_prior_vae")
-class AFPriorVAE(_FlowVAE):
+class AFPriorVAE(FlowVAE):
     r"""A VAE whose prior is an autoregressive flow: p(z) with f(z) ~ N(0, I) (eq.
     ``flow-af-prior``); the encoder is Gaussian and the decoder reads z."""
 
@@ -210,7 +210,7 @@ class AFPriorVAE(_FlowVAE):
 
     def log_prior(self, z) -> np.ndarray:
         r"""log p(z) = log N(f(z); 0, I) - Σ_i s_i(z_{<i}), shape (N,) for z of shape (N, K)."""
-        z = self._check_codes(z)
+        z = self.check_codes(z)
         u, s = self.flow.forward(z)
         return standard_normal_log_density_kernel(u) - np.sum(s, axis=-1)
 
@@ -220,7 +220,7 @@ class AFPriorVAE(_FlowVAE):
         check_size(n * self.config.input_dim, f"n={n} samples")
         u = check_rng(rng).standard_normal((n, self.config.latent_dim), dtype=self.dtype)
         z = self.flow.inverse(u)
-        return z, sigmoid(self.decoder.forward(z))
+        return z, self.likelihood.mean(self.decoder.forward(z))
 
     def log_joint_pairs(self, x, z) -> np.ndarray:
         """log p(x|z) + log p(z) with the flow prior, for every example and code: (N, G)."""
@@ -231,7 +231,7 @@ class AFPriorVAE(_FlowVAE):
 
 
 @register("iaf_posterior_vae")
-class IAFPosteriorVAE(_FlowVAE):
+class IAFPosteriorVAE(FlowVAE):
     r"""A VAE whose posterior is one IAF step: z = f(z0), z0 ~ N(μ(x), diag σ²(x)), with
     log q(z|x) = log q(z0|x) + Σ_i s_i (eq. ``flow-iaf-posterior``); prior N(0, I), and the
     decoder reads z."""
@@ -243,7 +243,7 @@ class IAFPosteriorVAE(_FlowVAE):
         """Decode the flow of the encoder's mean: σ(decoder(f(μ(x)))), shape (N, D)."""
         mu, _ = self.encode(x)
         u, _ = self.flow.forward(np.ascontiguousarray(mu))
-        return sigmoid(self.decoder.forward(u))
+        return self.likelihood.mean(self.decoder.forward(u))
 
 
 class _InverseFlowDecoder:

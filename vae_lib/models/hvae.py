@@ -29,15 +29,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.distributions import (
-    bernoulli_log_likelihood_kernel,
     gaussian_log_density_kernel,
+    kl_standard_normal_grad_kernel,
     kl_standard_normal_kernel,
+    reparameterize_backward_kernel,
+    reparameterize_kernel,
     sigmoid,
     sigmoid_and_softplus_kernel,
     standard_normal_log_density_kernel,
 )
 from ..core.divergences import kl_diag_gaussians_grad_kernel, kl_diag_gaussians_kernel
-from ..core.nn import MLP, ReLU, Tanh
+from ..core.nn import ACTIVATION_LAYERS
 from ..core.objectives import ELBOTerms
 from ..core.validation import (
     check_array,
@@ -47,7 +49,9 @@ from ..core.validation import (
     check_size,
 )
 from .base import LossTerms, register
-from .vae import VAE, VAEConfig
+from .gaussian_latent import GaussianLatentConfig
+from .kl_schedule import KLSchedule, check_kl_schedule
+from .latent_model import LIKELIHOOD_TERM_LABELS, QUIET, LatentModel
 
 
 # ----------------------------------------------------------------------------- the merge
@@ -124,9 +128,10 @@ def precision_weighted_merge_backward(dmu, dlogvar, mu_a, mu_b, w, one_minus_w):
 
 # ----------------------------------------------------------------------------- the model
 @dataclass(frozen=True)
-class HVAEConfig(VAEConfig):
-    """Hyperparameters of an :class:`HVAE`: a :class:`VAEConfig` for x and the bottom layer
-    z1, and the size of the top layer z2 and of the networks between the two layers.
+class HVAEConfig(GaussianLatentConfig):
+    """Hyperparameters of an :class:`HVAE`: the networks, code and likelihood of a VAE
+    (:class:`~.gaussian_latent.GaussianLatentConfig`) for x and the bottom layer z1, the KL
+    terms' weight, and the size of the top layer z2 and of the networks between the layers.
 
     Attributes
     ----------
@@ -138,19 +143,22 @@ class HVAEConfig(VAEConfig):
         K2, the size of the top code z2.
     top_hidden_dims : tuple of int
         Widths of f2 (d1 -> d2) and, reversed, of the prior network p(z1 | z2).
+    beta : float
+        As the VAE's: the weight of both KL terms in the training objective.
     kl_warmup_epochs : int
         As the VAE's: both KL terms are weighted by β·min(1, (e + 1)/W) in epoch e.
-
-    ``free_bits`` must be 0 (the per-unit rule of the VAE is not defined here).
     """
 
     hidden_dims: tuple[int, ...] = (32,)
     latent_dim: int = 4
+    beta: float = 1.0
+    kl_warmup_epochs: int = 0
     top_latent_dim: int = 2
     top_hidden_dims: tuple[int, ...] = (16,)
 
     def __post_init__(self):
         super().__post_init__()
+        check_kl_schedule(self.beta, self.kl_warmup_epochs)
         check_positive_int(self.top_latent_dim, "top_latent_dim")
         object.__setattr__(self, "top_hidden_dims", tuple(self.top_hidden_dims))
         if not self.hidden_dims or not self.top_hidden_dims:
@@ -160,10 +168,6 @@ class HVAEConfig(VAEConfig):
             )
         for width in self.top_hidden_dims:
             check_positive_int(width, "top_hidden_dims entry")
-        if self.free_bits:
-            raise ValueError(
-                f"the hierarchical VAE has no free bits: free_bits must be 0; got {self.free_bits}"
-            )
 
 
 @dataclass
@@ -178,7 +182,7 @@ class HVAEELBOTerms(ELBOTerms):
 
 
 @register("hvae")
-class HVAE(VAE):
+class HVAE(KLSchedule, LatentModel):
     """A two-layer ladder VAE: p(z2) p(z1 | z2) p(x | z1), with q(z2 | x) q(z1 | z2, x).
 
     Networks, in ``params`` order: ``encoder`` (f1: x -> d1, then the activation),
@@ -200,12 +204,13 @@ class HVAE(VAE):
         "kl": "KL",
         "kl1": "KL layer 1",
         "kl2": "KL layer 2",
+        **LIKELIHOOD_TERM_LABELS,
     }
     #: Quadrature needs p(x, z) on a grid of one latent layer; this model has two.
     log_joint_pairs = None
 
-    @staticmethod
-    def _sizes(c: HVAEConfig) -> dict[str, tuple[int, ...]]:
+    @classmethod
+    def network_sizes(cls, c: HVAEConfig) -> dict[str, tuple[int, ...]]:
         d1 = c.hidden_dims[-1]
         return {
             "encoder": (c.input_dim, *c.hidden_dims),
@@ -215,29 +220,23 @@ class HVAE(VAE):
             "decoder": (c.latent_dim, *reversed(c.hidden_dims), c.input_dim),
         }
 
-    def build(self, rng: np.random.Generator) -> dict[str, MLP]:
-        c = self.config
+    def build(self, rng: np.random.Generator) -> dict:
         # f1 ends in a Linear layer; d1 is its activation, shared by both heads
-        self._d1_activation = {"relu": ReLU, "tanh": Tanh}[c.activation]()
-        return {
-            part: MLP(sizes, rng, c.activation, self.dtype)
-            for part, sizes in self._sizes(c).items()
-        }
-
-    @classmethod
-    def param_shapes(cls, config: HVAEConfig) -> dict[str, tuple[int, ...]]:
-        shapes = {}
-        for part, sizes in cls._sizes(config).items():
-            shapes.update({f"{part}.{n}": s for n, s in MLP.param_shapes(sizes).items()})
-        return shapes
+        self._d1_activation = ACTIVATION_LAYERS[self.config.activation]()
+        return super().build(rng)
 
     @property
-    def top_latent_dim(self) -> int:
-        return self.config.top_latent_dim
+    def trains_on_elbo(self) -> bool:
+        """Whether the training objective is the ELBO itself (no β or warm-up)."""
+        return self.config.beta == 1.0 and self.config.kl_warmup_epochs == 0
 
     def noise_shape(self, n: int) -> tuple[int, int]:
         """ε1 and ε2 side by side: (n, K1 + K2), the first K1 columns for z1."""
         return (n, self.config.latent_dim + self.config.top_latent_dim)
+
+    @property
+    def top_latent_dim(self) -> int:
+        return self.config.top_latent_dim
 
     def _check_top_codes(self, z2, name: str = "z2") -> np.ndarray:
         return check_array(z2, name, shape=(None, self.config.top_latent_dim), dtype=self.dtype)
@@ -271,9 +270,9 @@ class HVAE(VAE):
         mu2, logvar2 : ndarray, shape (N, K2)
             q(z2 | x).
         """
-        with np.errstate(**self._QUIET):
+        with np.errstate(**QUIET):
             out = tuple(a.copy() for a in self._bottom_up(self.check_data(x)))
-        self._finite("the encoder's output", *out)
+        self.check_finite("the encoder's output", *out)
         return out
 
     def prior_params(self, z2) -> tuple[np.ndarray, np.ndarray]:
@@ -301,7 +300,7 @@ class HVAE(VAE):
         eps1 = check_array(eps1, "eps1", shape=(len(z2), self.config.latent_dim), dtype=self.dtype)
         mu_p, logvar_p = self._prior(z2)
         z1 = mu_p + np.exp(0.5 * logvar_p) * eps1
-        return z1, sigmoid(self.decoder.forward(z1))
+        return z1, self.likelihood.mean(self.decoder.forward(z1))
 
     def sample(self, n: int, rng: np.random.Generator):
         """Ancestral sampling: z2 ~ N(0, I), z1 ~ p(z1 | z2), and the mean image of p(x | z1).
@@ -354,23 +353,23 @@ class HVAE(VAE):
         n_samples = check_positive_int(n_samples, "n_samples")
         check_size(n_samples * len(x) * self.config.latent_dim, f"n_samples={n_samples}")
         mean1 = np.zeros((len(x), self.config.latent_dim))
-        with np.errstate(**self._QUIET):
+        with np.errstate(**QUIET):
             for _ in range(n_samples):
                 eps2 = rng.standard_normal((len(x), self.config.top_latent_dim), dtype=self.dtype)
                 _, mu2, *_, mu1, _ = self._posterior(x, eps2)
                 mean1 += mu1
             mean1 /= n_samples
             mean2 = mu2.astype(np.float64)
-        self._finite("the posterior mean", mean1, mean2)
+        self.check_finite("the posterior mean", mean1, mean2)
         return mean1, mean2
 
     def reconstruct(self, x) -> np.ndarray:
         """Decode the posterior at its centre: z2 = μ̂2, z1 = μ_q(z2, x); shape (N, D)."""
         x = self.check_data(x)
-        with np.errstate(**self._QUIET):
+        with np.errstate(**QUIET):
             *_, mu1, _ = self._posterior(x, np.zeros((len(x), self.top_latent_dim), self.dtype))
-            mean = sigmoid(self.decoder.forward(mu1))
-        self._finite("the reconstruction", mean)
+            mean = self.likelihood.mean(self.decoder.forward(mu1))
+        self.check_finite("the reconstruction", mean)
         return mean
 
     # ------------------------------------------------------------------ the ELBO
@@ -397,17 +396,17 @@ class HVAE(VAE):
         k1, k2 = self.config.latent_dim, self.config.top_latent_dim
         recon = np.zeros(len(x))
         kl1 = np.zeros(len(x))
-        with np.errstate(**self._QUIET):
+        with np.errstate(**QUIET):
             for _ in range(n_samples):
                 eps = rng.standard_normal((len(x), k1 + k2), dtype=self.dtype)
                 z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(x, eps[:, k1:])
                 kl1 += kl_diag_gaussians_kernel(mu1, logvar1, mu_p, logvar_p)
                 z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
-                recon += bernoulli_log_likelihood_kernel(x, self.decoder.forward(z1))
+                recon += self.likelihood.log_prob(x, self.decoder.forward(z1))
             recon /= n_samples
             kl1 /= n_samples
             kl2 = kl_standard_normal_kernel(mu2, logvar2).astype(np.float64)
-        self._finite("the ELBO", recon, kl1, kl2)
+        self.check_finite("the ELBO", recon, kl1, kl2)
         kl = kl1 + kl2
         return HVAEELBOTerms(elbo=recon - kl, recon=recon, kl=kl, kl1=kl1, kl2=kl2)
 
@@ -436,32 +435,27 @@ class HVAE(VAE):
         weight = self.config.beta * self.kl_weight
         eps1, eps2 = noise[:, :k1], noise[:, k1:]
         mu1_hat, logvar1_hat, mu2, logvar2 = self._bottom_up(x)
-        std2 = np.exp(0.5 * logvar2)
-        z2 = mu2 + std2 * eps2
+        z2, std2 = reparameterize_kernel(mu2, logvar2, eps2)
         mu_p, logvar_p = self._prior(z2)
         mu1, logvar1, w, one_minus_w = precision_weighted_merge_kernel(
             mu1_hat, logvar1_hat, mu_p, logvar_p
         )
-        std1 = np.exp(0.5 * logvar1)
-        z1 = mu1 + std1 * eps1
+        z1, std1 = reparameterize_kernel(mu1, logvar1, eps1)
         logits = self.decoder.forward(z1)
 
-        sigma, softplus = sigmoid_and_softplus_kernel(logits)
-        recon_sum = float(np.vdot(x, logits)) - float(np.sum(softplus))
+        recon_sum, d_out = self.likelihood.step(x, logits, 1.0 / n)
         kl1 = kl_diag_gaussians_kernel(mu1, logvar1, mu_p, logvar_p)
         kl2 = kl_standard_normal_kernel(mu2, logvar2)
 
         # the bottom layer: p(x | z1) through z1 = μ_q + σ_q ε1, and KL1's four arguments
-        dlogits = sigma
-        dlogits -= x
-        dlogits *= 1.0 / n
-        dz1 = self.decoder.backward(dlogits)  # (N, K1)
+        dz1 = self.decoder.backward(d_out)  # (N, K1)
         c = weight / n
         g_mu1, g_logvar1, g_mu_p, g_logvar_p = kl_diag_gaussians_grad_kernel(
             mu1, logvar1, mu_p, logvar_p
         )
-        dmu1 = dz1 + c * g_mu1
-        dlogvar1 = dz1 * eps1 * (0.5 * std1) + c * g_logvar1
+        dmu1, dlogvar1 = reparameterize_backward_kernel(dz1, eps1, std1)
+        dmu1 = dmu1 + c * g_mu1
+        dlogvar1 = dlogvar1 + c * g_logvar1
         dmu1_hat, dlogvar1_hat, dmu_p, dlogvar_p = precision_weighted_merge_backward(
             dmu1, dlogvar1, mu1_hat, mu_p, w, one_minus_w
         )
@@ -470,9 +464,11 @@ class HVAE(VAE):
 
         # the top layer: the prior network into z2 = μ̂2 + σ̂2 ε2, and KL2
         dz2 = self.networks["prior"].backward(np.concatenate([dmu_p, dlogvar_p], axis=1))
+        dmu2, dlogvar2 = reparameterize_backward_kernel(dz2, eps2, std2)
+        kl_dmu2, kl_dlogvar2 = kl_standard_normal_grad_kernel(mu2, std2, c)
         dh2 = np.empty((n, 2 * k2), dtype=self.dtype)
-        dh2[:, :k2] = dz2 + c * mu2
-        dh2[:, k2:] = dz2 * eps2 * (0.5 * std2) + (0.5 * c) * (std2 * std2 - 1.0)
+        np.add(dmu2, kl_dmu2, out=dh2[:, :k2])
+        np.add(dlogvar2, kl_dlogvar2, out=dh2[:, k2:])
 
         # both heads read d1, so their gradients add up there
         dd1 = self.networks["encoder_head"].backward(np.concatenate([dmu1_hat, dlogvar1_hat], 1))
@@ -487,6 +483,7 @@ class HVAE(VAE):
             "kl": mean_kl,
             "kl1": mean_kl1,
             "kl2": mean_kl2,
+            **self.likelihood.terms(),
         }
         if self.trains_on_elbo:
             return LossTerms(loss=-terms["elbo"], terms=terms)
@@ -508,17 +505,17 @@ class HVAE(VAE):
         check_size(k * len(x) * (k1 + k2), f"k={k} samples of {len(x)} codes")
         rng = check_rng(rng)
         out = np.empty((k, len(x)))
-        with np.errstate(**self._QUIET):
+        with np.errstate(**QUIET):
             for i in range(k):
                 eps = rng.standard_normal((len(x), k1 + k2), dtype=self.dtype)
                 z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(x, eps[:, k1:])
                 z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
                 out[i] = (
-                    bernoulli_log_likelihood_kernel(x, self.decoder.forward(z1))
+                    self.likelihood.log_prob(x, self.decoder.forward(z1))
                     + gaussian_log_density_kernel(z1, mu_p, logvar_p)
                     + standard_normal_log_density_kernel(z2)
                     - gaussian_log_density_kernel(z1, mu1, logvar1)
                     - gaussian_log_density_kernel(z2, mu2, logvar2)
                 )
-        self._finite("log p(x, z1, z2) - log q(z1, z2 | x)", out)
+        self.check_finite("log p(x, z1, z2) - log q(z1, z2 | x)", out)
         return out

@@ -30,19 +30,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.distributions import sigmoid_and_softplus_kernel
+from ..core.distributions import reparameterize_backward_kernel, reparameterize_kernel
 from ..core.numerics import LOG_2PI, logsumexp_kernel
 from ..core.validation import check_positive_int
 from .base import LossTerms, register
-from .vae import VAE, VAEConfig
+from .gaussian_latent import GaussianLatentConfig, GaussianLatentModel
+from .latent_model import LIKELIHOOD_TERM_LABELS
 
 #: The encoder gradient estimators an IWAE can train with.
 GRADIENTS = ("iwae", "dreg")
 
 
 @dataclass(frozen=True)
-class IWAEConfig(VAEConfig):
-    """A :class:`VAEConfig` and ``n_samples``, the K of the bound trained on (β must be 1).
+class IWAEConfig(GaussianLatentConfig):
+    """The networks, code and likelihood of a VAE (:class:`~.gaussian_latent.GaussianLatentConfig`)
+    and ``n_samples``, the K of the bound trained on. The bound has no KL term, so no β,
+    warm-up or free bits.
 
     ``gradient`` chooses the encoder's gradient estimator: ``"iwae"`` (Burda et al.'s eq. 14,
     the exact gradient of the sampled bound) or ``"dreg"`` (doubly reparameterized, Tucker
@@ -57,24 +60,14 @@ class IWAEConfig(VAEConfig):
         check_positive_int(self.n_samples, "n_samples")
         if self.gradient not in GRADIENTS:
             raise ValueError(f"gradient must be one of {GRADIENTS}; got {self.gradient!r}")
-        if self.beta != 1.0:
-            raise ValueError(
-                f"the importance-weighted bound has no β: beta must be 1; got {self.beta}"
-            )
-        if self.kl_warmup_epochs or self.free_bits:
-            raise ValueError(
-                "the importance-weighted bound has no KL term to warm up or exempt: "
-                f"kl_warmup_epochs and free_bits must be 0; got {self.kl_warmup_epochs} "
-                f"and {self.free_bits}"
-            )
 
 
 @register("iwae")
-class IWAE(VAE):
+class IWAE(GaussianLatentModel):
     """A VAE trained on the importance-weighted bound L_K with K = ``config.n_samples``."""
 
     config_class = IWAEConfig
-    term_labels = {"bound": "L_K", "elbo": "ELBO"}
+    term_labels = {"bound": "L_K", "elbo": "ELBO", **LIKELIHOOD_TERM_LABELS}
 
     def noise_shape(self, n: int) -> tuple[int, int, int]:
         """K draws of ε per example: (K, n, latent_dim)."""
@@ -94,14 +87,12 @@ class IWAE(VAE):
         """
         n_samples, n, k = eps.shape
         mu, logvar = self.posterior_params(x)  # (N, k)
-        std = np.exp(0.5 * logvar)
-        z = mu + std * eps  # (K, N, k)
-        logits = self.decoder.forward(z.reshape(n_samples * n, k)).reshape(n_samples, n, -1)
-        sigma, softplus = sigmoid_and_softplus_kernel(logits)  # (K, N, D)
+        z, std = reparameterize_kernel(mu, logvar, eps)  # (K, N, k)
+        out = self.decoder.forward(z.reshape(n_samples * n, k)).reshape(n_samples, n, -1)
 
         # log w = log p(x|z) + log p(z) - log q(z|x); with z = μ + σ ε, log q(z|x) is
         # -½ Σ (log 2π + log σ² + ε²), which depends on the parameters only through log σ²
-        log_px_z = np.einsum("knd,nd->kn", logits, x) - softplus.sum(axis=-1)
+        log_px_z = self.likelihood.forward(x, out)  # (K, N)
         log_pz = -0.5 * np.sum(LOG_2PI + z * z, axis=-1)
         log_qz = -0.5 * np.sum(LOG_2PI + logvar + eps * eps, axis=-1)
         log_w = (log_px_z + log_pz - log_qz).astype(np.float64)  # (K, N)
@@ -110,10 +101,8 @@ class IWAE(VAE):
 
         # ∂(-L_K)/∂log w_k = -w̃_k / N; each path below multiplies it by ∂log w_k/∂(·)
         scale = (weights / n)[..., None]  # (K, N, 1)
-        dlogits = sigma
-        dlogits -= x
-        dlogits *= scale  # ∂/∂ℓ of -log p(x|z) is σ(ℓ) - x
-        dz = self.decoder.backward(dlogits.reshape(n_samples * n, -1)).reshape(n_samples, n, k)
+        d_out = self.likelihood.backward(scale)  # (K, N, D): σ(ℓ) - x for the Bernoulli
+        dz = self.decoder.backward(d_out.reshape(n_samples * n, -1)).reshape(n_samples, n, k)
         dz += scale * z  # -log p(z) adds z
         dreg = self.config.gradient == "dreg"
         if dreg:
@@ -122,11 +111,11 @@ class IWAE(VAE):
             dz -= scale * (eps / std)
             dz *= weights[..., None]
         dh = np.empty((n, 2 * k), dtype=self.dtype)
-        dh[:, :k] = dz.sum(axis=0)
-        dh[:, k:] = np.sum(dz * eps, axis=0) * (0.5 * std)
+        dh[:, :k], dh[:, k:] = reparameterize_backward_kernel(dz, eps, std, sample_axis=0)
         if not dreg:
             dh[:, k:] -= 0.5 / n  # + log q adds ½ per unit (the total derivative in log σ²)
         self.encoder.backward(dh, need_input_grad=False)
 
         bound = float(np.mean(log_sum - np.log(n_samples)))
-        return LossTerms(loss=-bound, terms={"bound": bound, "elbo": float(np.mean(log_w))})
+        terms = {"bound": bound, "elbo": float(np.mean(log_w)), **self.likelihood.terms()}
+        return LossTerms(loss=-bound, terms=terms)

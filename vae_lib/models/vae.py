@@ -1,9 +1,12 @@
 """The Variational Autoencoder: an MLP encoder q(z|x), an MLP decoder p(x|z), and the ELBO.
 
-The encoder outputs μ and log σ² of a diagonal Gaussian; the decoder outputs Bernoulli
-logits; the prior is N(0, I). :meth:`VAE.forward_backward` is the whole training signal: the
-negative ELBO on a batch and its gradient, by a hand-written backward pass that goes through
-the reparameterization z = μ + σ ⊙ ε.
+The encoder outputs μ and log σ² of a diagonal Gaussian; the decoder's output goes through
+the likelihood the config names (Bernoulli logits by default, or a continuous Bernoulli or a
+Gaussian for grey levels: :mod:`vae_lib.core.likelihoods`); the prior is N(0, I). All that is
+shared with the other one-layer models is :class:`~.gaussian_latent.GaussianLatentModel`;
+what is the VAE's own is its training step, :meth:`VAE.forward_backward`: the negative ELBO
+on a batch (or, with β, KL warm-up or free bits, the objective they make) and its gradient,
+by a hand-written backward pass that goes through the reparameterization z = μ + σ ⊙ ε.
 """
 
 from __future__ import annotations
@@ -13,39 +16,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.distributions import (
-    bernoulli_log_likelihood_kernel,
-    gaussian_log_density_kernel,
+    kl_standard_normal_grad_kernel,
     kl_standard_normal_kernel,
-    sigmoid,
-    sigmoid_and_softplus_kernel,
-    softplus_kernel,
-    standard_normal_log_density_kernel,
+    reparameterize_backward_kernel,
+    reparameterize_kernel,
 )
-from ..core.nn import ACTIVATIONS, MLP
-from ..core.objectives import ELBOTerms
-from ..core.validation import (
-    check_array,
-    check_positive_int,
-    check_rng,
-    check_size,
-    check_unit_interval,
-)
-from .base import LossTerms, Model, ModelConfig, register
+from .base import LossTerms, register
+from .gaussian_latent import GaussianLatentConfig, GaussianLatentModel
+from .kl_schedule import KLSchedule, check_kl_schedule
+from .latent_model import LIKELIHOOD_TERM_LABELS
 
 
 @dataclass(frozen=True)
-class VAEConfig(ModelConfig):
-    """Hyperparameters of a :class:`VAE`.
+class VAEConfig(GaussianLatentConfig):
+    """Hyperparameters of a :class:`VAE`: the networks, the code and the likelihood
+    (:class:`~.gaussian_latent.GaussianLatentConfig`: ``input_dim``, ``hidden_dims``,
+    ``latent_dim``, ``activation``, ``dtype``, ``likelihood``, ``decoder_std``,
+    ``learn_std``), and the objective's KL term.
 
     Attributes
     ----------
-    input_dim : int
-        D, the number of pixels.
-    hidden_dims : tuple of int
-        Widths of the encoder's hidden layers; the decoder mirrors them.
-    latent_dim : int
-        K, the size of the code z.
-    activation : {"relu", "tanh"}
     beta : float
         Weight on the KL term of the training objective, recon - β·KL. At β = 1 that is the
         ELBO; any other β trains a β-VAE on another objective (the ELBO is still reported).
@@ -56,44 +46,28 @@ class VAEConfig(ModelConfig):
         λ, in nats per latent unit (Kingma et al. 2016): the objective's KL term becomes
         Σ_j max(λ, KL_j) with KL_j unit j's KL averaged over the minibatch, so a unit pays
         nothing for the first λ nats it carries; 0 means none.
-    dtype : {"float32", "float64"}
     """
 
-    input_dim: int = 16
-    hidden_dims: tuple[int, ...] = (32,)
-    latent_dim: int = 2
-    activation: str = "relu"
     beta: float = 1.0
     kl_warmup_epochs: int = 0
     free_bits: float = 0.0
-    dtype: str = "float32"
 
     def __post_init__(self):
-        check_positive_int(self.input_dim, "input_dim")
-        check_positive_int(self.latent_dim, "latent_dim")
-        object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
-        for width in self.hidden_dims:
-            check_positive_int(width, "hidden_dims entry")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}; got {self.activation!r}")
-        if not (np.isfinite(self.beta) and self.beta >= 0):
-            raise ValueError(f"beta must be a finite number of at least 0; got {self.beta}")
-        if not isinstance(self.kl_warmup_epochs, (int, np.integer)) or self.kl_warmup_epochs < 0:
-            raise ValueError(
-                f"kl_warmup_epochs must be a whole number of at least 0; "
-                f"got {self.kl_warmup_epochs!r}"
-            )
+        super().__post_init__()
+        check_kl_schedule(self.beta, self.kl_warmup_epochs)
+        if isinstance(self.free_bits, bool) or not isinstance(
+            self.free_bits, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(f"free_bits must be a number of nats; got {self.free_bits!r}")
         if not (np.isfinite(self.free_bits) and self.free_bits >= 0):
             raise ValueError(
                 f"free_bits must be a finite number of nats of at least 0; got {self.free_bits}"
             )
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
 
 
 @register("vae")
-class VAE(Model):
-    """A VAE with Gaussian encoder, Bernoulli decoder and N(0, I) prior.
+class VAE(KLSchedule, GaussianLatentModel):
+    """A VAE with Gaussian encoder, a decoder with the config's likelihood and N(0, I) prior.
 
     Parameters
     ----------
@@ -108,188 +82,14 @@ class VAE(Model):
         "elbo": "ELBO",
         "recon": "reconstruction",
         "kl": "KL",
+        **LIKELIHOOD_TERM_LABELS,
     }
-
-    def build(self, rng: np.random.Generator) -> dict[str, MLP]:
-        c = self.config
-        encoder = MLP(
-            (c.input_dim, *c.hidden_dims, 2 * c.latent_dim), rng, c.activation, self.dtype
-        )
-        decoder = MLP(
-            (c.latent_dim, *reversed(c.hidden_dims), c.input_dim), rng, c.activation, self.dtype
-        )
-        return {"encoder": encoder, "decoder": decoder}
-
-    @classmethod
-    def param_shapes(cls, config: VAEConfig) -> dict[str, tuple[int, ...]]:
-        c = config
-        shapes = {}
-        for part, sizes in (
-            ("encoder", (c.input_dim, *c.hidden_dims, 2 * c.latent_dim)),
-            ("decoder", (c.latent_dim, *reversed(c.hidden_dims), c.input_dim)),
-        ):
-            shapes.update({f"{part}.{n}": s for n, s in MLP.param_shapes(sizes).items()})
-        return shapes
-
-    @property
-    def encoder(self) -> MLP:
-        return self.networks["encoder"]
-
-    @property
-    def decoder(self) -> MLP:
-        return self.networks["decoder"]
-
-    @property
-    def latent_dim(self) -> int:
-        return self.config.latent_dim
-
-    # ------------------------------------------------------------------ the KL schedule
-    #: The warm-up's factor on β in the current epoch (1 outside warm-up; see start_epoch).
-    kl_weight: float = 1.0
-
-    def start_epoch(self, epoch: int) -> None:
-        warmup = self.config.kl_warmup_epochs
-        self.kl_weight = min(1.0, (epoch + 1) / warmup) if warmup else 1.0
 
     @property
     def trains_on_elbo(self) -> bool:
         """Whether the training objective is the ELBO itself (no β, warm-up or free bits)."""
         c = self.config
         return c.beta == 1.0 and c.kl_warmup_epochs == 0 and c.free_bits == 0.0
-
-    # ------------------------------------------------------------------ checks
-    def check_data(self, x, name: str = "x") -> np.ndarray:
-        """``x`` as an (N, D) array of this model's dtype with values in [0, 1]."""
-        x = check_array(x, name, shape=(None, self.config.input_dim), dtype=self.dtype)
-        return check_unit_interval(x, name)
-
-    def check_batch(self, batch, name: str = "batch") -> np.ndarray:
-        return self.check_data(batch, name)
-
-    def _check_codes(self, z, name: str = "z") -> np.ndarray:
-        return check_array(z, name, shape=(None, self.config.latent_dim), dtype=self.dtype)
-
-    def noise_shape(self, n: int) -> tuple[int, int]:
-        """One ε ~ N(0, I) per example: (n, K)."""
-        return (n, self.config.latent_dim)
-
-    # ------------------------------------------------------------------ the model
-    # Evaluation runs under np.errstate(over=..., invalid="ignore"): an overflow is not a
-    # warning to print but an error to raise, with its cause, by _finite.
-    _QUIET = {"over": "ignore", "invalid": "ignore"}
-
-    def _finite(self, what: str, *arrays: np.ndarray) -> None:
-        """Raise FloatingPointError if an output overflowed (the weights are too large)."""
-        for a in arrays:
-            if not np.all(np.isfinite(a)):
-                largest = max(float(np.max(np.abs(p))) for p in self.params)
-                raise FloatingPointError(
-                    f"{what} is NaN or infinite in {self.dtype}: the weights are too large "
-                    f"for it (largest |weight| {largest:.3g}); this model cannot be evaluated"
-                )
-
-    def encode(self, x) -> tuple[np.ndarray, np.ndarray]:
-        """Parameters of q(z|x) = N(μ, diag σ²).
-
-        Parameters
-        ----------
-        x : ndarray, shape (N, D), values in [0, 1]
-
-        Returns
-        -------
-        mu, logvar : ndarray, shape (N, K)
-        """
-        with np.errstate(**self._QUIET):
-            mu, logvar = self.posterior_params(self.check_data(x))
-        self._finite("the encoder's output", mu, logvar)
-        return mu, logvar
-
-    def posterior_params(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`encode` on data that has been checked: μ and log σ² are halves of one output."""
-        h = self.encoder.forward(x)
-        k = self.config.latent_dim
-        return h[:, :k], h[:, k:]
-
-    def decode(self, z) -> np.ndarray:
-        """Bernoulli logits of p(x|z): z (N, K) -> logits (N, D)."""
-        return self.decoder.forward(self._check_codes(z))
-
-    def decode_mean(self, z) -> np.ndarray:
-        """The mean image E[x|z] (σ(logits) for the Bernoulli), shape (N, D)."""
-        return self.mean(self.decode(z))
-
-    def reconstruct(self, x) -> np.ndarray:
-        """Decode the posterior mean: E[x | z = μ(x)], shape (N, D)."""
-        mu, _ = self.encode(x)
-        return self.mean(self.decoder.forward(np.ascontiguousarray(mu)))
-
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Draw z ~ N(0, I) and return (z, mean image) of shapes (n, K) and (n, D)."""
-        n = check_positive_int(n, "n")
-        check_size(n * self.config.input_dim, f"n={n} samples")
-        rng = check_rng(rng)
-        z = rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
-        return z, self.mean(self.decoder.forward(z))
-
-    # ------------------------------------------------------------------ the likelihood
-    # The likelihood p(x|z) as methods on the decoder's output, so that a model of other
-    # data (grey levels, say) overrides these and keeps the rest of the VAE.
-    def log_likelihood(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """log p(x|z) of each row from the decoder's output: x (N, D), out (N, D) -> (N,).
-        Here a Bernoulli per pixel with logits ``out``."""
-        return bernoulli_log_likelihood_kernel(x, out)
-
-    def likelihood_step(self, x: np.ndarray, out: np.ndarray, scale: float):
-        """Σ_n log p(x_n | z_n) and its gradient ∂(-scale · Σ_n log p)/∂out, together.
-
-        For the Bernoulli, log p(x|z) = Σ_d x_d ℓ_d - softplus(ℓ_d), whose gradient in the
-        logits ℓ is x - σ(ℓ); σ(ℓ) comes out of the same tanh as the softplus.
-
-        Returns
-        -------
-        total : float
-        d_out : ndarray, shape (N, D)
-        """
-        sigma, softplus = sigmoid_and_softplus_kernel(out)
-        total = float(np.vdot(x, out)) - float(np.sum(softplus))
-        d_out = sigma
-        d_out -= x
-        d_out *= scale
-        return total, d_out
-
-    def mean(self, out: np.ndarray) -> np.ndarray:
-        """E[x | z] from the decoder's output: σ(logits) for the Bernoulli."""
-        return sigmoid(out)
-
-    # ------------------------------------------------------------------ the ELBO
-    def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> ELBOTerms:
-        r"""The ELBO of each example, estimated with ``n_samples`` draws of z.
-
-        .. math:: \mathcal L(x) = \mathbb E_{q(z|x)}[\log p(x|z)]
-                  - \mathrm{KL}(q(z|x)\,\|\,p(z))
-
-        The KL term is exact (closed form); the reconstruction term is a Monte Carlo mean.
-        This is the ELBO whatever the model's β (a β-VAE's objective is recon - β·KL).
-
-        Returns
-        -------
-        ELBOTerms of arrays, shape (N,)
-        """
-        x = self.check_data(x)
-        rng = check_rng(rng)
-        n_samples = check_positive_int(n_samples, "n_samples")
-        check_size(n_samples * len(x), f"n_samples={n_samples} for {len(x)} examples")
-        with np.errstate(**self._QUIET):
-            mu, logvar = (a.copy() for a in self.posterior_params(x))
-            std = np.exp(0.5 * logvar)
-            recon = np.zeros(len(x), dtype=np.float64)
-            for _ in range(n_samples):
-                z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
-                recon += self.log_likelihood(x, self.decoder.forward(z))
-            recon /= n_samples
-            kl = kl_standard_normal_kernel(mu, logvar).astype(np.float64)
-        self._finite("the ELBO", recon, kl)
-        return ELBOTerms(elbo=recon - kl, recon=recon, kl=kl)
 
     def forward_backward(self, x: np.ndarray, eps: np.ndarray) -> LossTerms:
         r"""The negative training objective of a checked batch, and its gradient in every
@@ -325,12 +125,11 @@ class VAE(Model):
         n, k = len(x), self.config.latent_dim
         weight = self.config.beta * self.kl_weight  # c, the KL term's weight
         mu, logvar = self.posterior_params(x)
-        std = np.exp(0.5 * logvar)
-        z = mu + std * eps
+        z, std = reparameterize_kernel(mu, logvar, eps)  # z = μ + σ ⊙ ε
         logits = self.decoder.forward(z)
 
         # log p(x|z) summed over the batch, and its gradient in the decoder's output
-        recon_sum, dlogits = self.likelihood_step(x, logits, 1.0 / n)
+        recon_sum, dlogits = self.likelihood.step(x, logits, 1.0 / n)
         kl = kl_standard_normal_kernel(mu, logvar)
         dz = self.decoder.backward(dlogits)
 
@@ -342,60 +141,19 @@ class VAE(Model):
             rate = float(np.sum(np.maximum(self.config.free_bits, unit_kl)))
             unit_weight = weight * (unit_kl > self.config.free_bits).astype(self.dtype)
 
+        # through z = μ + σ ε to the encoder's outputs μ and log σ², and the KL term's share
+        dmu, dlogvar = reparameterize_backward_kernel(dz, eps, std)
+        kl_dmu, kl_dlogvar = kl_standard_normal_grad_kernel(mu, std, unit_weight / n)
         dh = np.empty((n, 2 * k), dtype=self.dtype)
-        np.multiply(mu, unit_weight / n, out=dh[:, :k])
-        dh[:, :k] += dz  # through z = μ + σ ε, ∂z/∂μ = 1
-        var_minus_one = std * std - 1.0
-        dh[:, k:] = dz * eps * (0.5 * std) + (0.5 * unit_weight / n) * var_minus_one
+        np.add(dmu, kl_dmu, out=dh[:, :k])
+        np.add(dlogvar, kl_dlogvar, out=dh[:, k:])
         self.encoder.backward(dh, need_input_grad=False)
 
         mean_recon, mean_kl = recon_sum / n, float(np.mean(kl))
         terms = {"elbo": mean_recon - mean_kl, "recon": mean_recon, "kl": mean_kl}
-        if self.trains_on_elbo:
-            return LossTerms(loss=-terms["elbo"], terms=terms)
-        objective = mean_recon - weight * rate
-        return LossTerms(loss=-objective, terms={"objective": objective, **terms})
-
-    # ------------------------------------------------------------------ evaluation
-    def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
-        r"""log w = log p(x|z) + log p(z) - log q(z|x) for ``k`` draws z ~ q(z|x) per example.
-
-        Returns
-        -------
-        ndarray, shape (k, N), float64
-        """
-        x = self.check_data(x)
-        k = check_positive_int(k, "k")
-        check_size(k * len(x) * self.config.latent_dim, f"k={k} samples of {len(x)} codes")
-        rng = check_rng(rng)
-        with np.errstate(**self._QUIET):
-            mu, logvar = (a.copy() for a in self.posterior_params(x))
-            std = np.exp(0.5 * logvar)
-            out = np.empty((k, len(x)))
-            for i in range(k):
-                z = mu + std * rng.standard_normal(mu.shape, dtype=self.dtype)
-                log_px_z = self.log_likelihood(x, self.decoder.forward(z))
-                log_pz = standard_normal_log_density_kernel(z)
-                log_qz = gaussian_log_density_kernel(z, mu, logvar)
-                out[i] = log_px_z + log_pz - log_qz
-        self._finite("log p(x, z) - log q(z | x)", out)
-        return out
-
-    def log_joint_pairs(self, x, z) -> np.ndarray:
-        r"""log p(x, z) = log p(x | z) + log N(z; 0, I) for every example and every code.
-
-        Parameters
-        ----------
-        x : ndarray, shape (N, D), values in [0, 1]
-        z : ndarray, shape (G, K)
-
-        Returns
-        -------
-        ndarray, shape (N, G), float64
-        """
-        x = self.check_data(x).astype(np.float64)
-        z = check_array(z, "z", shape=(None, self.config.latent_dim))
-        logits = self.decoder.forward(z.astype(self.dtype)).astype(np.float64)  # (G, D)
-        log_prior = standard_normal_log_density_kernel(z)  # (G,)
-        # log p(x|z) = Σ_d x_d ℓ_d - softplus(ℓ_d), for every image and every code
-        return x @ logits.T - softplus_kernel(logits).sum(axis=1) + log_prior
+        if not self.trains_on_elbo:
+            objective = mean_recon - weight * rate
+            terms = {"objective": objective, **terms}
+        return LossTerms(
+            loss=-terms.get("objective", terms["elbo"]), terms={**terms, **self.likelihood.terms()}
+        )

@@ -42,6 +42,7 @@ from ..core.distributions import (
 from ..core.nn import MLP
 from ..core.validation import check_array, check_positive_int, check_rng, check_size
 from .base import register
+from .latent_model import QUIET
 from .vae import VAE, VAEConfig
 
 
@@ -65,6 +66,12 @@ class VLAEConfig(VAEConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.likelihood != "bernoulli":
+            raise ValueError(
+                "the autoregressive decoder models binary pixels (it samples each pixel from "
+                f"a Bernoulli given those before it): likelihood must be 'bernoulli'; got "
+                f"{self.likelihood!r}"
+            )
         w = self.window
         if not (w == FULL or (isinstance(w, (int, np.integer)) and not isinstance(w, bool))):
             raise ValueError(f"window must be an integer ≥ 0 or {FULL!r}; got {w!r}")
@@ -221,7 +228,7 @@ class VLAE(VAE):
         shapes.update(
             {f"decoder.{n}": s for n, s in AutoregressiveDecoder.param_shapes(sizes).items()}
         )
-        return shapes
+        return {**shapes, **config.likelihood_param_shapes()}
 
     @property
     def n_autoregressive_weights(self) -> int:
@@ -237,19 +244,19 @@ class VLAE(VAE):
     def elbo(self, x, rng: np.random.Generator, n_samples: int = 1):
         """The ELBO of each example (:meth:`VAE.elbo`), log p(x | z) by teacher forcing."""
         x = self.check_data(x)
-        with np.errstate(**self._QUIET), self.decoder.teacher_forcing(x):
+        with np.errstate(**QUIET), self.decoder.teacher_forcing(x):
             return super().elbo(x, rng, n_samples)
 
     def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
         """log p(x | z) + log p(z) - log q(z | x) for k draws z ~ q(z | x): (k, N), float64
         (:meth:`VAE.log_weights`, log p(x | z) by teacher forcing)."""
         x = self.check_data(x)
-        with np.errstate(**self._QUIET), self.decoder.teacher_forcing(x):
+        with np.errstate(**QUIET), self.decoder.teacher_forcing(x):
             return super().log_weights(x, k, rng)
 
     def decode(self, z, x) -> np.ndarray:
         """Logits ℓ_i of p(x_i | z, x_{<i}) with the given pixels x: (N, K), (N, D) -> (N, D)."""
-        z = self._check_codes(z)
+        z = self.check_codes(z)
         x = self.check_data(x)
         if len(x) != len(z):
             raise ValueError(f"z has {len(z)} rows and x {len(x)}; one image per code is needed")
@@ -304,14 +311,14 @@ class VLAE(VAE):
         x : ndarray, shape (N, D), values 0 or 1, the model's dtype
         probs : ndarray, shape (N, D), if ``return_probs``
         """
-        z = self._check_codes(z)
+        z = self.check_codes(z)
         rng = check_rng(rng)
         n, d = len(z), self.config.input_dim
         check_size(n * d, f"{n} images")
         u = rng.random((n, d))
         ar = self.decoder.autoregressive
         weights = ar.W * ar.mask
-        with np.errstate(**self._QUIET):
+        with np.errstate(**QUIET):
             logits = self.decoder.mlp.forward(z)
             logits += ar.b  # (N, D): the part of every logit that needs no pixel
             x = np.zeros((n, d), dtype=self.dtype)
@@ -320,7 +327,7 @@ class VLAE(VAE):
                 logit = logits[:, i] + x[:, parents] @ weights[parents, i]
                 probs[:, i] = sigmoid(logit)
                 x[:, i] = u[:, i] < probs[:, i]
-        self._finite("the sampled pixels' probabilities", probs)
+        self.check_finite("the sampled pixels' probabilities", probs)
         return (x, probs) if return_probs else x
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -27,36 +27,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.distributions import (
-    bernoulli_log_likelihood_kernel,
-    sigmoid,
-    sigmoid_and_softplus_kernel,
-)
-from ..core.nn import ACTIVATIONS, MLP
+from ..core.nn import MLP
 from ..core.objectives import ELBOTerms
 from ..core.validation import (
     check_array,
     check_positive_int,
     check_rng,
     check_size,
-    check_unit_interval,
 )
-from .base import LossTerms, Model, ModelConfig, register
+from .base import LossTerms, register
+from .latent_model import LIKELIHOOD_TERM_LABELS, LatentModel, NetworkConfig
 
 INITS = ("random", "encoder", "kmeans++")
 UPDATES = ("loss", "ema")
 
 
 @dataclass(frozen=True)
-class VQVAEConfig(ModelConfig):
-    """Hyperparameters of a :class:`VQVAE`.
+class VQVAEConfig(NetworkConfig):
+    """Hyperparameters of a :class:`VQVAE`: the networks and the likelihood
+    (:class:`~.latent_model.NetworkConfig`: ``input_dim``, ``hidden_dims``, ``activation``,
+    ``dtype``, ``likelihood``, ``decoder_std``, ``learn_std``), and the codebook.
 
     Attributes
     ----------
-    input_dim : int
-        D, the number of pixels.
-    hidden_dims : tuple of int
-        Widths of the encoder's hidden layers; the decoder mirrors them.
     n_positions : int
         L, the codes per image (the encoder outputs L·d numbers).
     code_dim : int
@@ -79,12 +72,8 @@ class VQVAEConfig(ModelConfig):
         encoder outputs of the current batch (0: never).
     seed : int
         Seeds the draws of the initialisation and the restarts (with the step number).
-    activation : {"relu", "tanh"}
-    dtype : {"float32", "float64"}
     """
 
-    input_dim: int = 16
-    hidden_dims: tuple[int, ...] = (32,)
     n_positions: int = 4
     code_dim: int = 2
     codebook_size: int = 8
@@ -95,15 +84,11 @@ class VQVAEConfig(ModelConfig):
     init: str = "random"
     restart_every: int = 0
     seed: int = 0
-    activation: str = "relu"
-    dtype: str = "float32"
 
     def __post_init__(self):
-        for name in ("input_dim", "n_positions", "code_dim", "codebook_size"):
+        super().__post_init__()
+        for name in ("n_positions", "code_dim", "codebook_size"):
             check_positive_int(getattr(self, name), name)
-        object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
-        for width in self.hidden_dims:
-            check_positive_int(width, "hidden_dims entry")
         if not (np.isfinite(self.commitment) and self.commitment >= 0):
             raise ValueError(
                 f"commitment must be a finite number of at least 0; got {self.commitment}"
@@ -111,8 +96,6 @@ class VQVAEConfig(ModelConfig):
         for name, value, options in (
             ("codebook_update", self.codebook_update, UPDATES),
             ("init", self.init, INITS),
-            ("activation", self.activation, ACTIVATIONS),
-            ("dtype", self.dtype, ("float32", "float64")),
         ):
             if value not in options:
                 raise ValueError(f"{name} must be one of {options}; got {value!r}")
@@ -253,7 +236,7 @@ def categorical_log_prob(codes, log_probs: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- the model
 @register("vqvae")
-class VQVAE(Model):
+class VQVAE(LatentModel):
     """A VQ-VAE with MLP encoder and decoder, a shared codebook, and a Bernoulli decoder.
 
     Parameters
@@ -270,33 +253,25 @@ class VQVAE(Model):
         "codebook": "codebook",
         "commitment": "commitment",
         "perplexity": "code perplexity",
+        **LIKELIHOOD_TERM_LABELS,
     }
 
+    @classmethod
+    def network_sizes(cls, config: VQVAEConfig) -> dict[str, tuple[int, ...]]:
+        sizes = (config.input_dim, *config.hidden_dims, config.n_positions * config.code_dim)
+        return {"encoder": sizes, "decoder": tuple(reversed(sizes))}
+
     def build(self, rng: np.random.Generator) -> dict:
-        c = self.config
-        sizes = (c.input_dim, *c.hidden_dims, c.n_positions * c.code_dim)
-        return {
-            "encoder": MLP(sizes, rng, c.activation, self.dtype),
-            "decoder": MLP(tuple(reversed(sizes)), rng, c.activation, self.dtype),
-            "codebook": Codebook(c, rng, self.dtype),
-        }
+        return {**super().build(rng), "codebook": Codebook(self.config, rng, self.dtype)}
 
     @classmethod
     def param_shapes(cls, config: VQVAEConfig) -> dict[str, tuple[int, ...]]:
-        sizes = (config.input_dim, *config.hidden_dims, config.n_positions * config.code_dim)
-        shapes = {}
-        for part, s in (("encoder", sizes), ("decoder", tuple(reversed(sizes)))):
-            shapes.update({f"{part}.{n}": v for n, v in MLP.param_shapes(s).items()})
-        shapes.update({f"codebook.{n}": v for n, v in Codebook.shapes(config).items()})
-        return shapes
+        codebook = {f"codebook.{n}": v for n, v in Codebook.shapes(config).items()}
+        return {**super().param_shapes(config), **codebook}
 
     @property
     def encoder(self) -> MLP:
         return self.networks["encoder"]
-
-    @property
-    def decoder(self) -> MLP:
-        return self.networks["decoder"]
 
     @property
     def embeddings(self) -> np.ndarray:
@@ -308,14 +283,6 @@ class VQVAE(Model):
         return self.networks["codebook"].arrays[name]
 
     # ------------------------------------------------------------------ checks
-    def check_data(self, x, name: str = "x") -> np.ndarray:
-        """``x`` as an (N, D) array of this model's dtype with values in [0, 1]."""
-        x = check_array(x, name, shape=(None, self.config.input_dim), dtype=self.dtype)
-        return check_unit_interval(x, name)
-
-    def check_batch(self, batch, name: str = "batch") -> np.ndarray:
-        return self.check_data(batch, name)
-
     def check_codes(self, codes, name: str = "codes") -> np.ndarray:
         """``codes`` as an (N, L) integer array with entries in 0..K-1."""
         a = np.asarray(codes)
@@ -355,14 +322,14 @@ class VQVAE(Model):
         n, length, d = ze.shape
         return nearest_codes(ze.reshape(n * length, d), self.embeddings).reshape(n, length)
 
-    def decode_codes(self, codes) -> np.ndarray:
+    def decode(self, codes) -> np.ndarray:
         """Bernoulli logits (N, D) of p(x | z_q) for codes (N, L)."""
         codes = self.check_codes(codes)
         return self.decoder.forward(self.embeddings[codes].reshape(len(codes), -1))
 
     def reconstruct(self, x) -> np.ndarray:
         """σ(decoder(z_q(x))), shape (N, D)."""
-        return sigmoid(self.decode_codes(self.quantize(x)))
+        return self.likelihood.mean(self.decode(self.quantize(x)))
 
     def log_likelihood_given_codes(self, x, codes) -> np.ndarray:
         """log p(x | z_q) of each image under the decoder, given its codes: shape (N,)."""
@@ -370,7 +337,7 @@ class VQVAE(Model):
         codes = self.check_codes(codes)
         if len(codes) != len(x):
             raise ValueError(f"codes must have one row per image ({len(x)}); got {len(codes)}")
-        return bernoulli_log_likelihood_kernel(x, self.decode_codes(codes)).astype(np.float64)
+        return self.likelihood.log_prob(x, self.decode(codes)).astype(np.float64)
 
     def sample(self, n: int, rng: np.random.Generator, log_prior=None):
         """Draw codes from a prior and decode them: (codes (n, L), mean images (n, D)).
@@ -390,7 +357,7 @@ class VQVAE(Model):
             codes = np.stack(
                 [rng.choice(c.codebook_size, size=n, p=row / row.sum()) for row in p], 1
             )
-        return codes, sigmoid(self.decode_codes(codes))
+        return codes, self.likelihood.mean(self.decode(codes))
 
     # ------------------------------------------------------------------ the bound
     def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> ELBOTerms:
@@ -445,15 +412,12 @@ class VQVAE(Model):
             e = embeddings[codes]
             zq = ze + (e_sg - ze_sg)
         logits = self.decoder.forward(zq.reshape(n, length * d))
-        sigma, softplus = sigmoid_and_softplus_kernel(logits)
-        recon = (float(np.vdot(x, logits)) - float(np.sum(softplus))) / n
+        recon_sum, d_out = self.likelihood.step(x, logits, 1.0 / n)
+        recon = recon_sum / n
         codebook = float(np.sum((ze_sg - e) ** 2)) / n
         commitment = float(np.sum((ze - e_sg) ** 2)) / n
 
-        dlogits = sigma
-        dlogits -= x
-        dlogits *= 1.0 / n
-        dze = self.decoder.backward(dlogits).reshape(n * length, d)  # straight through
+        dze = self.decoder.backward(d_out).reshape(n * length, d)  # straight through
         dze += (2.0 * beta / n) * (ze - e_sg)
         self.encoder.backward(dze.reshape(n, length * d), need_input_grad=False)
 
@@ -474,6 +438,7 @@ class VQVAE(Model):
             "codebook": codebook,
             "commitment": commitment,
             "perplexity": code_perplexity(usage),
+            **self.likelihood.terms(),
         }
         return LossTerms(loss=loss, terms=terms), codes, ze
 

@@ -1,8 +1,22 @@
-"""What a chapter shows: plots, image rasters of the latent space, and widgets that work
-on the static page (precomputed frames linked in the browser)."""
+"""What a chapter shows: plots, image rasters of the latent space, numbers stated with their
+context, and widgets that work on the static page (precomputed frames linked in the browser).
+
+The only part of vae_lib that imports matplotlib and ipywidgets; ``import vae_lib`` does not
+import it.
+"""
 
 from .frames import img_tag, panels
+from .latent_views import (
+    draw_cross,
+    draw_path,
+    interpolate,
+    normal_quantile_grid,
+    normal_quantiles,
+    scatter_raster,
+    tile_images,
+)
 from .plots import CodeExplorer
+from .tables import format_nats
 from .widgets import Dropdown, Slider, Toggle, interactive_output
 
 __all__ = [
@@ -10,7 +24,15 @@ __all__ = [
     "Dropdown",
     "Slider",
     "Toggle",
+    "draw_cross",
+    "draw_path",
+    "format_nats",
     "img_tag",
     "interactive_output",
+    "interpolate",
+    "normal_quantile_grid",
+    "normal_quantiles",
     "panels",
+    "scatter_raster",
+    "tile_images",
 ]

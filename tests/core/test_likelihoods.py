@@ -1,16 +1,18 @@
-"""The decoders of grey levels: the continuous Bernoulli and the Gaussian with fixed or learned σ.
+"""The likelihoods: the Bernoulli, and for grey levels the continuous Bernoulli and the
+Gaussian with fixed or learned σ.
 
-The conformance suite checks their gradients, saving and bounds; these tests check what is
-new: that the continuous Bernoulli is a density (by quadrature), its normaliser's closed form
-and gradient, and the Gaussian decoder's identities (the β = 2σ² form of its ELBO, the
-optimum of a learned σ, the linear case).
+The conformance suite checks every model's gradients, saving and bounds with each
+likelihood; these tests check what is the likelihoods' own: that the continuous Bernoulli is
+a density (by quadrature), its normaliser's closed form and gradient, the Gaussian decoder's
+identities (the β = 2σ² form of its ELBO, the optimum of a learned σ, the linear case), and
+the configs that choose them.
 """
 
 import numpy as np
 import pytest
 
 import vae_lib
-from vae_lib import CBVAEConfig, GaussianVAEConfig, fit
+from vae_lib import VAEConfig, fit
 from vae_lib.core.distributions import (
     CB_TAYLOR_BELOW,
     bernoulli_log_likelihood,
@@ -18,6 +20,12 @@ from vae_lib.core.distributions import (
     continuous_bernoulli_log_norm,
     continuous_bernoulli_log_norm_grad,
     continuous_bernoulli_mean,
+)
+from vae_lib.core.likelihoods import (
+    Bernoulli,
+    ContinuousBernoulli,
+    Gaussian,
+    make_likelihood,
 )
 from vae_lib.testing import numerical_gradient
 
@@ -106,12 +114,9 @@ def test_log_norm_rejects_bad_input():
 
 
 def test_cb_draws_follow_the_density():
-    model = vae_lib.ContinuousBernoulliVAE(
-        CBVAEConfig(input_dim=5, hidden_dims=(4,), latent_dim=2, dtype="float64"),
-        np.random.default_rng(0),
-    )
+    likelihood = ContinuousBernoulli(np.float64)
     logits = np.array([[-300.0, -2.0, 0.0, 1e-10, 4.0]])
-    draws = model.draw(np.repeat(logits, 200_000, axis=0), np.random.default_rng(1))
+    draws = likelihood.draw(np.repeat(logits, 200_000, axis=0), np.random.default_rng(1))
     assert draws.min() >= 0.0 and draws.max() <= 1.0
     np.testing.assert_allclose(draws.mean(axis=0), continuous_bernoulli_mean(logits)[0], atol=3e-3)
 
@@ -119,7 +124,8 @@ def test_cb_draws_follow_the_density():
 # ----------------------------------------------------------------------------- the Gaussian
 def gaussian(seed=0, **kw):
     settings = {"input_dim": 6, "hidden_dims": (5,), "latent_dim": 2, "dtype": "float64", **kw}
-    return vae_lib.GaussianVAE(GaussianVAEConfig(**settings), np.random.default_rng(seed))
+    config = VAEConfig(likelihood="gaussian", **settings)
+    return vae_lib.VAE(config, np.random.default_rng(seed))
 
 
 def test_gaussian_log_likelihood_is_squared_error_plus_a_constant():
@@ -127,7 +133,7 @@ def test_gaussian_log_likelihood_is_squared_error_plus_a_constant():
     rng = np.random.default_rng(2)
     x, mean = rng.uniform(size=(4, 6)), rng.normal(size=(4, 6))
     expected = -np.sum((x - mean) ** 2, axis=1) / (2 * 0.09) - 3 * np.log(2 * np.pi * 0.09)
-    np.testing.assert_allclose(model.log_likelihood(x, mean), expected)
+    np.testing.assert_allclose(model.likelihood.log_prob(x, mean), expected)
 
 
 @pytest.mark.parametrize("std", [0.05, 0.3, 2.0])
@@ -152,16 +158,18 @@ def test_learned_sigma_gradient_vanishes_at_the_mean_squared_error():
     eps = model.draw_noise(x, rng)
     mu, logvar = model.encode(x)
     residual = model.decode_mean(mu + np.exp(0.5 * logvar) * eps) - x
-    model.networks["likelihood"].log_std[0] = 0.5 * np.log(np.mean(residual**2))
+    model.likelihood.log_std_param[0] = 0.5 * np.log(np.mean(residual**2))
     model.loss_and_grads(x, eps)
-    assert abs(model.networks["likelihood"].d_log_std[0]) < 1e-10
+    assert abs(model.likelihood.d_log_std[0]) < 1e-10
 
 
 def test_learned_sigma_settles_at_the_root_mean_squared_error():
     rng = np.random.default_rng(5)
     x, _ = vae_lib.patterns(300, rng)
-    config = GaussianVAEConfig(input_dim=16, hidden_dims=(16,), latent_dim=2, learn_std=True)
-    model = vae_lib.GaussianVAE(config, rng)
+    config = VAEConfig(
+        input_dim=16, hidden_dims=(16,), latent_dim=2, likelihood="gaussian", learn_std=True
+    )
+    model = vae_lib.VAE(config, rng)
     history = fit(model, x, epochs=150, batch_size=50, lr=1e-2, rng=rng, progress=False)
     assert history["std"][-1] < 0.5  # it moved from its start at 1
     mu, logvar = model.encode(x)
@@ -170,7 +178,7 @@ def test_learned_sigma_settles_at_the_root_mean_squared_error():
         np.mean((model.decode_mean(z.reshape(-1, 2)).reshape(z.shape[0], *x.shape) - x) ** 2)
     )
     # σ trails the error as it falls (the exact optimum is tested above): near, not equal
-    assert model.std == pytest.approx(rmse, rel=0.25)
+    assert model.likelihood.std == pytest.approx(rmse, rel=0.25)
 
 
 def test_no_hidden_layers_make_an_affine_decoder():
@@ -190,10 +198,18 @@ def test_sample_data_adds_pixel_noise_of_size_sigma():
 
 
 def test_gaussian_config_rejects_bad_values():
-    with pytest.raises(ValueError, match="decoder_std must be a finite number greater than 0"):
-        GaussianVAEConfig(decoder_std=0.0)
+    with pytest.raises(ValueError, match="decoder_std must be a finite number above 0"):
+        VAEConfig(likelihood="gaussian", decoder_std=0.0)
     with pytest.raises(TypeError, match="learn_std must be True or False"):
-        GaussianVAEConfig(learn_std=1)
+        VAEConfig(likelihood="gaussian", learn_std=1)
+    with pytest.raises(TypeError, match="decoder_std must be a number; got '0.5'"):
+        VAEConfig(likelihood="gaussian", decoder_std="0.5")
+    with pytest.raises(ValueError, match="likelihood='bernoulli' has none"):
+        VAEConfig(decoder_std=0.5)
+    with pytest.raises(ValueError, match="likelihood must be one of"):
+        VAEConfig(likelihood="poisson")
+    with pytest.raises(ValueError, match="likelihood must be 'bernoulli'"):
+        vae_lib.VLAEConfig(input_dim=4, likelihood="gaussian")
     with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
         gaussian().elbo(np.full((2, 6), 2.0), np.random.default_rng(0))
 
@@ -202,5 +218,59 @@ def test_learned_sigma_is_a_saved_parameter(tmp_path):
     model = gaussian(learn_std=True, decoder_std=0.7)
     assert "likelihood.log_std" in model.param_names()
     loaded, _ = vae_lib.load_model(vae_lib.save_model(model, tmp_path / "g.npz"))
-    assert loaded.std == pytest.approx(0.7)
+    assert loaded.likelihood.std == pytest.approx(0.7)
     assert "likelihood.log_std" not in gaussian().param_names()  # a fixed σ is config only
+
+
+# ----------------------------------------------------------------------------- the objects
+@pytest.mark.parametrize("name", ["bernoulli", "continuous_bernoulli", "gaussian"])
+def test_backward_is_the_gradient_of_forward(name):
+    likelihood = make_likelihood(name, np.float64, std=0.4, learn_std=name == "gaussian")
+    rng = np.random.default_rng(8)
+    x, out = rng.uniform(size=(3, 5)), rng.normal(size=(3, 5))
+    scale = rng.uniform(0.5, 2.0, size=(3, 1))  # one weight per row, as an importance sampler
+    likelihood.forward(x, out)
+    d_out = likelihood.backward(scale)
+    expected = numerical_gradient(
+        lambda: -float(np.sum(scale[:, 0] * likelihood.log_prob(x, out))), out
+    )
+    np.testing.assert_allclose(d_out, expected, rtol=1e-6, atol=1e-8)
+    if name == "gaussian":
+        log_std = likelihood.log_std_param
+        expected_std = numerical_gradient(
+            lambda: -float(np.sum(scale[:, 0] * likelihood.log_prob(x, out))), log_std
+        )
+        np.testing.assert_allclose(likelihood.d_log_std, expected_std, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["bernoulli", "continuous_bernoulli", "gaussian"])
+def test_step_and_forward_agree_with_log_prob(name):
+    likelihood = make_likelihood(name, np.float64)
+    rng = np.random.default_rng(9)
+    x, out = rng.uniform(size=(4, 6)), rng.normal(size=(4, 6))
+    total, d_out = likelihood.step(x, out, 0.25)
+    assert total == pytest.approx(float(np.sum(likelihood.log_prob(x, out))), rel=1e-12)
+    np.testing.assert_allclose(likelihood.forward(x, out), likelihood.log_prob(x, out))
+    np.testing.assert_allclose(d_out, likelihood.backward(0.25), rtol=1e-12)
+    stack = rng.normal(size=(3, 4, 6))  # K outputs for each example, as the IWAE decodes
+    np.testing.assert_allclose(likelihood.forward(x, stack), likelihood.log_prob(x, stack))
+    pairs = likelihood.log_prob_pairs(x, out)
+    for g in range(4):
+        np.testing.assert_allclose(pairs[:, g], likelihood.log_prob(x, out[g][None, :]))
+
+
+def test_the_bernoulli_is_its_formula_and_draws_binary_pixels():
+    likelihood = Bernoulli(np.float64)
+    rng = np.random.default_rng(10)
+    x, logits = (rng.uniform(size=(3, 4)) < 0.5).astype(float), rng.normal(size=(3, 4))
+    np.testing.assert_allclose(
+        likelihood.log_prob(x, logits), bernoulli_log_likelihood(x, logits), rtol=1e-12
+    )
+    draws = likelihood.draw(np.zeros((100_000, 1)), np.random.default_rng(11))
+    assert set(np.unique(draws)) == {0.0, 1.0} and draws.mean() == pytest.approx(0.5, abs=0.01)
+
+
+def test_a_fixed_gaussian_has_no_parameters():
+    assert Gaussian(0.3).params == [] and Gaussian(0.3).param_names() == []
+    learned = Gaussian(0.3, learn_std=True)
+    assert learned.param_names() == ["log_std"] and learned.std == pytest.approx(0.3)
