@@ -5,9 +5,10 @@ import pytest
 
 import vae_lib
 from vae_lib import CVAE, VAE, CVAEConfig, VAEConfig
+from vae_lib.core.categorical import one_hot
 from vae_lib.core.numerics import log_mean_exp, logsumexp
 from vae_lib.evaluation.quadrature import vae_log_joint_grid
-from vae_lib.models.cvae import LabelledMLP, one_hot
+from vae_lib.models.cvae import LabelledMLP
 from vae_lib.testing import assert_gradient
 
 SMALL = dict(input_dim=6, hidden_dims=(5,), latent_dim=2, dtype="float64")

@@ -6,12 +6,12 @@ import pytest
 
 import vae_lib
 from vae_lib import HVAE, HVAEConfig
-from vae_lib.core.numerics import logsumexp, trapezoid_grid
-from vae_lib.models.hvae import (
+from vae_lib.core.gaussians import (
     precision_weighted_merge,
     precision_weighted_merge_backward,
     precision_weighted_merge_kernel,
 )
+from vae_lib.core.numerics import logsumexp, trapezoid_grid
 from vae_lib.testing import check_model_gradients, numerical_gradient, relative_error
 
 SMALL = dict(input_dim=6, hidden_dims=(5,), latent_dim=3, top_latent_dim=2, top_hidden_dims=(4,))

@@ -9,15 +9,9 @@ import numpy as np
 import pytest
 
 from vae_lib import VQVAE, VQVAEConfig, fit, load_model, save_model
+from vae_lib.core.categorical import categorical_log_prob, code_perplexity, fit_categorical_prior
 from vae_lib.core.distributions import sigmoid
-from vae_lib.models.vqvae import (
-    categorical_log_prob,
-    code_perplexity,
-    ema_codebook_update,
-    fit_categorical_prior,
-    kmeans_plus_plus,
-    nearest_codes,
-)
+from vae_lib.core.quantization import ema_codebook_update, kmeans_plus_plus, nearest_codes
 from vae_lib.testing import check_model_gradients, numerical_gradient, relative_error
 
 
@@ -214,10 +208,14 @@ def test_perplexity_of_code_usage():
 
 def test_bad_input_is_refused():
     model = small()
-    with pytest.raises(ValueError, match=r"codes must be an integer array of shape \(N, 3\)"):
+    with pytest.raises(TypeError, match="codes must hold integer codes 0 to 3; got dtype float"):
         model.decode(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"codes must lie in 0..3"):
+    with pytest.raises(ValueError, match=r"codes must have shape \(N, 3\)"):
+        model.decode(np.zeros((2, 4), dtype=int))
+    with pytest.raises(ValueError, match="codes must lie in 0 to 3; got 4 to 4"):
         model.decode(np.full((2, 3), 4))
+    with pytest.raises(ValueError, match="codes must lie in 0 to 3; got -1"):
+        model.decode(np.full((2, 3), -1))
     with pytest.raises(ValueError, match="noise must be None"):
         model.loss_and_grads(data(2), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="init must be one of"):

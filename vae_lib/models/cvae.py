@@ -29,21 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.categorical import one_hot
 from ..core.nn import MLP
 from ..core.validation import check_array, check_positive_int, check_rng, check_size
 from .base import register
 from .vae import VAE, VAEConfig
-
-
-def one_hot(y: np.ndarray, n_classes: int, dtype=np.float32) -> np.ndarray:
-    """The one-hot rows e(y): shape (N, n_classes), 1 in column y_n of row n, 0 elsewhere.
-
-    ``y`` must already be checked (integers in 0 … n_classes - 1, see
-    :meth:`CVAE.check_labels`).
-    """
-    out = np.zeros((len(y), n_classes), dtype=dtype)
-    out[np.arange(len(y)), y] = 1
-    return out
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.categorical import check_codes, code_perplexity
 from ..core.nn import MLP
 from ..core.objectives import ELBOTerms
+from ..core.quantization import ema_codebook_update, kmeans_plus_plus, nearest_codes
 from ..core.validation import (
     check_array,
     check_positive_int,
@@ -147,93 +149,6 @@ class Codebook:
         return list(self.arrays)
 
 
-# ----------------------------------------------------------------------------- functions
-def nearest_codes(z: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
-    r"""The index of the nearest codebook vector of each row: argmin_j ‖z - e_j‖².
-
-    Parameters
-    ----------
-    z : ndarray, shape (M, d)
-    embeddings : ndarray, shape (K, d)
-
-    Returns
-    -------
-    ndarray of int, shape (M,); ties go to the lower index.
-    """
-    # ‖z - e‖² = ‖z‖² - 2 z·e + ‖e‖²; ‖z‖² is the same for every j and is left out
-    dist = np.sum(embeddings * embeddings, axis=1) - 2.0 * (z @ embeddings.T)
-    return np.argmin(dist, axis=1)
-
-
-def ema_codebook_update(count, total, codes, z, decay: float, epsilon: float) -> np.ndarray:
-    r"""One step of online k-means: update the moving counts and sums in place, return e.
-
-    .. math:: N_j \leftarrow \gamma N_j + (1-\gamma) n_j, \quad
-              m_j \leftarrow \gamma m_j + (1-\gamma) \textstyle\sum_{i: k_i = j} z_i, \quad
-              e_j = m_j / \tilde N_j, \quad
-              \tilde N_j = \frac{N_j + \varepsilon}{\sum_i N_i + K\varepsilon} \sum_i N_i
-
-    Parameters
-    ----------
-    count : ndarray, shape (K,);  total : ndarray, shape (K, d)
-        N and m, updated in place.
-    codes : ndarray of int, shape (M,);  z : ndarray, shape (M, d)
-    """
-    k = len(count)
-    onehot = np.zeros((len(codes), k), dtype=z.dtype)
-    onehot[np.arange(len(codes)), codes] = 1.0
-    count *= decay
-    count += (1.0 - decay) * onehot.sum(axis=0)
-    total *= decay
-    total += (1.0 - decay) * (onehot.T @ z)
-    n = count.sum()
-    smoothed = (count + epsilon) / (n + k * epsilon) * n
-    return total / smoothed[:, None]
-
-
-def kmeans_plus_plus(z: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """k rows of ``z`` (M, d) chosen by k-means++ seeding: each next with probability ∝ D²."""
-    if len(z) < k:
-        raise ValueError(f"k-means++ needs at least k={k} points; got {len(z)}")
-    chosen = [int(rng.integers(len(z)))]
-    d2 = np.sum((z - z[chosen[0]]) ** 2, axis=1)
-    for _ in range(k - 1):
-        total = float(d2.sum())
-        i = int(rng.choice(len(z), p=d2 / total)) if total > 0 else int(rng.integers(len(z)))
-        chosen.append(i)
-        np.minimum(d2, np.sum((z - z[i]) ** 2, axis=1), out=d2)
-    return z[chosen].copy()
-
-
-def code_perplexity(counts) -> float:
-    r"""exp(H) of the usage distribution p_j = c_j / Σ c: K when all K codes are used equally."""
-    counts = np.asarray(counts, dtype=np.float64)
-    p = counts[counts > 0] / counts.sum()
-    return float(np.exp(-np.sum(p * np.log(p))))
-
-
-def fit_categorical_prior(codes, codebook_size: int, alpha: float = 1.0) -> np.ndarray:
-    r"""log p(k_l = j) of an independent categorical per position, counted with add-α smoothing.
-
-    Parameters
-    ----------
-    codes : ndarray of int, shape (N, L)
-
-    Returns
-    -------
-    ndarray, shape (L, K): each row a log-probability vector.
-    """
-    codes = np.asarray(codes)
-    counts = np.stack([np.bincount(c, minlength=codebook_size) for c in codes.T]) + alpha
-    return np.log(counts / counts.sum(axis=1, keepdims=True))
-
-
-def categorical_log_prob(codes, log_probs: np.ndarray) -> np.ndarray:
-    """log p(k) = Σ_l log p(k_l) of each row of codes (N, L) under per-position log_probs (L, K)."""
-    codes = np.asarray(codes)
-    return log_probs[np.arange(codes.shape[1]), codes].sum(axis=1)
-
-
 # ----------------------------------------------------------------------------- the model
 @register("vqvae")
 class VQVAE(LatentModel):
@@ -285,17 +200,10 @@ class VQVAE(LatentModel):
     # ------------------------------------------------------------------ checks
     def check_codes(self, codes, name: str = "codes") -> np.ndarray:
         """``codes`` as an (N, L) integer array with entries in 0..K-1."""
-        a = np.asarray(codes)
         c = self.config
-        if not np.issubdtype(a.dtype, np.integer) or a.ndim != 2 or a.shape[1] != c.n_positions:
-            raise ValueError(
-                f"{name} must be an integer array of shape (N, {c.n_positions}); got "
-                f"{a.dtype} {a.shape}"
-            )
-        if a.size and (a.min() < 0 or a.max() >= c.codebook_size):
-            raise ValueError(
-                f"{name} must lie in 0..{c.codebook_size - 1}; got {a.min()}..{a.max()}"
-            )
+        a = check_codes(codes, c.codebook_size, name, ndim=2)
+        if a.shape[1] != c.n_positions:
+            raise ValueError(f"{name} must have shape (N, {c.n_positions}); got {a.shape}")
         return a
 
     def noise_shape(self, n: int) -> None:
