@@ -247,3 +247,53 @@ def test_bad_input_raises_a_clear_error(name):
         model.log_weights(data(2, name=name), 3, rng=0)
     with pytest.raises(TypeError, match=f"config must be a {type(SMALL[name]).__name__}"):
         MODELS[model_name(name)]({"input_dim": 6}, np.random.default_rng(0))
+
+
+def given_for(name, n, images):
+    """What the decoder of case ``name`` reads besides n codes (most: nothing)."""
+    kind = model_name(name)
+    if kind == "cvae":
+        return np.arange(n) % 4  # labels
+    if kind == "vlae":
+        return images[:n]  # the pixels before each pixel
+    return None
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_one_protocol_to_sample_decode_encode_and_reconstruct(name):
+    model, x = make(name), data(4, name=name)
+    images = x[0] if isinstance(x, tuple) else x
+    labels = np.arange(3) % 4 if model_name(name) == "cvae" else None
+    codes, samples = model.sample(3, np.random.default_rng(6), given=labels)
+    assert len(codes) == 3 and samples.shape == (3, 6) and np.all(np.isfinite(samples))
+    given = given_for(name, 3, images)
+    out = model.decode(codes, given=given)
+    assert out.shape == (3, 6)
+    np.testing.assert_array_equal(model.decode_mean(codes, given=given), model.likelihood.mean(out))
+    recon = model.reconstruct(x, np.random.default_rng(7))
+    assert recon.shape == (4, 6) and np.all(np.isfinite(recon))
+    model.encode(x)
+    if given is None:
+        with pytest.raises(ValueError, match="given must be None"):
+            model.decode(codes, given=np.zeros(3))
+    else:
+        with pytest.raises(ValueError, match="pass given="):
+            model.decode(codes)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_active_units_are_counted_or_refused(name):
+    model, x = make(name), data(5, name=name)
+    rng = np.random.default_rng(8)
+    if model_name(name) == "vqvae":  # a discrete code has no coordinates to count
+        with pytest.raises(TypeError, match="active units are not defined"):
+            vae_lib.active_units(model, x, rng=rng)
+        return
+    means = model.posterior_means(x, rng)
+    assert all(m.shape[0] == 5 and m.dtype == np.float64 for m in means)
+    if len(means) > 1:  # a hierarchy: one count per layer, asked for explicitly
+        with pytest.raises(ValueError, match="layers of code"):
+            vae_lib.active_units(model, x, rng=rng)
+    else:
+        active = vae_lib.active_units(model, x, rng=rng)
+        assert active.shape == (means[0].shape[1],) and active.dtype == bool

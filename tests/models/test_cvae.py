@@ -100,9 +100,9 @@ def test_importance_weights_estimate_the_conditional_likelihood_found_by_quadrat
 def test_sample_decodes_prior_codes_with_the_given_labels():
     model = make(n_classes=3)
     y = np.array([0, 1, 2, 2])
-    z, images = model.sample(y, np.random.default_rng(1))
+    z, images = model.sample(4, np.random.default_rng(1), given=y)
     assert z.shape == (4, 2) and images.shape == (4, 6)
-    np.testing.assert_array_equal(images, model.decode_mean(z, y))
+    np.testing.assert_array_equal(images, model.decode_mean(z, given=y))
     assert np.all(model.reconstruct(batch(4)) > 0)
 
 
@@ -156,11 +156,13 @@ def test_bad_input_names_what_was_wrong():
         model.check_batch((x, y[:, None]))
     with pytest.raises(ValueError, match=r"batch x must lie in \[0, 1\]"):
         model.check_batch((x + 1, y))
-    with pytest.raises(ValueError, match="y must hold one label per image"):
-        model.decode(np.zeros((4, 2)), np.zeros(3, dtype=int))
-    with pytest.raises(ValueError, match="at least one label"):
-        model.sample(np.zeros(0, dtype=int), np.random.default_rng(0))
-    with pytest.raises(RuntimeError, match="inside CVAE.given"):
+    with pytest.raises(ValueError, match="given must hold one label per image"):
+        model.decode(np.zeros((4, 2)), given=np.zeros(3, dtype=int))
+    with pytest.raises(ValueError, match="a CVAE decodes with a label per code: pass given=y"):
+        model.sample(3, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        model.sample(0, np.random.default_rng(0), given=np.zeros(0, dtype=int))
+    with pytest.raises(RuntimeError, match="inside CVAE.conditioned"):
         model.decoder.forward(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="n_classes must be at least 2"):
         CVAEConfig(n_classes=1)

@@ -228,7 +228,9 @@ def test_posterior_means_per_layer():
 
 def test_ancestral_sampling_and_generate():
     model = small()
-    z1, z2, mean = model.sample(7, np.random.default_rng(4))
+    z1, z2, mean = model.sample_layers(7, np.random.default_rng(4))
+    z1_only, mean_only = model.sample(7, np.random.default_rng(4))
+    assert np.array_equal(z1_only, z1) and np.array_equal(mean_only, mean)
     assert z1.shape == (7, 3) and z2.shape == (7, 2) and mean.shape == (7, 6)
     assert np.all((mean > 0) & (mean < 1))
     rng = np.random.default_rng(4)
@@ -262,8 +264,8 @@ def test_config_checks_and_what_the_model_refuses():
     with pytest.raises(ValueError, match="top_hidden_dims must each name at least one"):
         HVAEConfig(top_hidden_dims=())
     model = small()
-    with pytest.raises(NotImplementedError, match="no single Gaussian"):
-        model.posterior_params(data())
+    with pytest.raises(ValueError, match="2 layers of code: take active_coordinates of each"):
+        vae_lib.active_units(model, data(), rng=np.random.default_rng(0))
     with pytest.raises(TypeError, match="log_joint_pairs"):
         vae_lib.vae_log_marginal_grid(model, data(1))
     assert HVAE.param_shapes(model.config)["prior.0.W"] == (2, 4)

@@ -103,8 +103,10 @@ def test_decoder_needs_the_image():
     model = make()
     with pytest.raises(RuntimeError, match="teacher_forcing"):
         model.decoder.forward(np.zeros((2, 2)))
-    with pytest.raises(ValueError, match="z has 2 rows and x 3"):
-        model.decode(np.zeros((2, 2)), binary(3, 12))
+    with pytest.raises(ValueError, match="given has 3 images for 2 codes"):
+        model.decode(np.zeros((2, 2)), given=binary(3, 12))
+    with pytest.raises(ValueError, match="pass given=x"):
+        model.decode(np.zeros((2, 2)))
 
 
 def test_p_x_given_z_sums_to_one():

@@ -28,19 +28,34 @@ def active_coordinates(means, threshold: float = 0.01) -> np.ndarray:
     return np.var(means, axis=0) > threshold
 
 
-def active_units(model, x, threshold: float = 0.01) -> np.ndarray:
-    r"""Which latent dimensions a model uses: :func:`active_coordinates` of its posterior means.
+def active_units(model, x, threshold: float = 0.01, rng=None) -> np.ndarray:
+    r"""Which latent dimensions a model uses: :func:`active_coordinates` of its posterior means
+    (``model.posterior_means(x, rng)``).
+
+    A model with one layer of continuous code only: for a hierarchy, call
+    :func:`active_coordinates` on each of its layers' means; a model whose code is discrete
+    (the VQ-VAE) has no coordinates to count, and is refused.
 
     Parameters
     ----------
-    model : a model with ``encode(x) -> (mu, logvar)``
-    x : what ``model.encode`` accepts
+    model : a vae_lib model
+    x : a batch the model accepts
     threshold : float
         Greater than 0; Burda et al. use 0.01.
+    rng : numpy.random.Generator, optional
+        For a model whose posterior mean is a Monte Carlo mean.
 
     Returns
     -------
     ndarray of bool, shape (K,)
     """
-    mu, _ = model.encode(x)
-    return active_coordinates(mu, threshold)
+    try:
+        means = model.posterior_means(x, rng)
+    except NotImplementedError as err:
+        raise TypeError(f"active units are not defined for this model: {err}") from None
+    if len(means) != 1:
+        raise ValueError(
+            f"the model has {len(means)} layers of code: take active_coordinates of each of "
+            "model.posterior_means(x, rng)"
+        )
+    return active_coordinates(means[0], threshold)

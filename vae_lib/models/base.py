@@ -16,7 +16,20 @@ the quadrature check and the conformance tests drive every model through these m
   :meth:`Model.forward_backward`, the arithmetic on checked input;
 - ``log_weights(x, k, rng) -> (k, N)``: log p(x, z) - log q(z | x) for k draws z ~ q(z | x),
   where the model has them; the bounds L_k and log-likelihood estimates are built on it;
-- ``sample(n, rng)``, ``copy()``, and, where they mean something, ``encode``/``decode``.
+- ``copy()``, and one signature for every model of what it generates and infers, with
+  whatever the decoder is given besides the code (a conditional VAE's labels, an
+  autoregressive decoder's pixels) passed as ``given`` everywhere:
+
+  - ``sample(n, rng, given=None) -> (codes, images)``: codes from the prior and what the
+    decoder makes of them (mean images, or draws where the decoder has no closed-form mean);
+  - ``decode(codes, given=None)``, ``decode_mean(codes, given=None)``: the decoder's output
+    and the mean image, for codes such as ``sample`` returns;
+  - ``encode(batch)``: the encoder's output (a Gaussian's μ and log σ²; a ladder's two
+    Gaussians; a VQ-VAE's vectors before quantization);
+  - ``reconstruct(batch, rng=None)``: the image decoded from the centre of q(z | x) (``rng``
+    only for a decoder that must draw);
+  - ``posterior_means(batch, rng=None)``: E_q[z | x], one (N, K_l) array per layer of
+    continuous code, for active units; a model with none (the VQ-VAE) refuses.
 
 A model that adds to another (the IWAE to the VAE) subclasses it and overrides the smallest
 methods: its loss (:meth:`Model.forward_backward`) and its noise (:meth:`Model.noise_shape`).
@@ -228,5 +241,12 @@ class Model:
         """log p(x, z) - log q(z | x) for ``k`` draws z ~ q(z | x) of each example: (k, N)."""
         raise NotImplementedError(f"{type(self).__name__} has no importance weights")
 
-    def sample(self, n: int, rng: np.random.Generator):
+    def sample(self, n: int, rng: np.random.Generator, given=None):
+        """(codes, images): ``n`` codes from the prior and their images."""
         raise NotImplementedError
+
+    def posterior_means(self, batch, rng: np.random.Generator | None = None) -> tuple:
+        """E_q[z | x] for each example, one (N, K_l) float64 array per layer of code."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no continuous code whose posterior mean to take"
+        )

@@ -18,7 +18,9 @@ y, a lower bound on log p(x | y):
 Every formula and backward pass of :class:`~vae_lib.models.vae.VAE` applies unchanged once
 the networks see the label, so this module adds only that: :class:`LabelledMLP` appends the
 one-hot labels of the batch at hand to its input (and drops their columns from the input's
-gradient), and :meth:`CVAE.given` sets those labels for the length of one VAE computation.
+gradient), and :meth:`CVAE.conditioned` sets those labels for the length of one VAE
+computation. Decoding and sampling take the labels as ``given``, as every model takes what
+its decoder reads besides the code.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 
 from ..core.categorical import one_hot
 from ..core.nn import MLP
-from ..core.validation import check_array, check_positive_int, check_rng, check_size
+from ..core.validation import check_array, check_positive_int, check_size
 from .base import register
 from .vae import VAE, VAEConfig
 
@@ -57,7 +59,7 @@ class LabelledMLP(MLP):
 
     ``sizes`` are the MLP's, label columns included: the first layer takes ``sizes[0]``
     inputs, h's ``sizes[0] - n_classes`` and the label's ``n_classes`` last. The labels are set by
-    :meth:`CVAE.given` before a computation and cleared after; a forward pass without them,
+    :meth:`CVAE.conditioned` before a computation and cleared after; a forward pass without them,
     or with another number of rows than the input, raises. The backward pass returns the
     gradient of h only (the labels are data).
     """
@@ -77,7 +79,7 @@ class LabelledMLP(MLP):
         """h : (N, sizes[0] - n_classes) -> (N, sizes[-1]), computed on h ⊕ :attr:`labels`."""
         if self.labels is None:
             raise RuntimeError(
-                "a LabelledMLP needs the labels of its batch: call it inside CVAE.given(y)"
+                "a LabelledMLP needs the labels of its batch: call it inside CVAE.conditioned(y)"
             )
         if len(self.labels) != len(h):
             raise ValueError(
@@ -169,8 +171,15 @@ class CVAE(VAE):
         return x, self.check_labels(batch[1], len(x), f"{name} y")
 
     # ------------------------------------------------------------------ the label
+    def check_given(self, given, n: int) -> np.ndarray:
+        """The labels the decoder is given, one per code: ``given`` as :meth:`check_labels`
+        checks them (required: a CVAE decodes nothing without a label)."""
+        if given is None:
+            raise ValueError(f"a CVAE decodes with a label per code: pass given=y of {n} labels")
+        return self.check_labels(given, n, "given")
+
     @contextmanager
-    def given(self, y: np.ndarray) -> Iterator[None]:
+    def conditioned(self, y: np.ndarray) -> Iterator[None]:
         """Within this block both networks see the checked labels ``y`` (shape (N,)) with
         every input of N rows; outside it they refuse to run."""
         labels = one_hot(y, self.n_classes, self.dtype)
@@ -185,56 +194,29 @@ class CVAE(VAE):
         """The VAE's step (:meth:`VAE.forward_backward`) on a checked batch (x, y), the label
         given to both networks: loss -L(x | y) (or the VAE's objective) and its gradient."""
         x, y = batch
-        with self.given(y):
+        with self.conditioned(y):
             return super().forward_backward(x, eps)
 
     # ------------------------------------------------------------------ the model
     def encode(self, batch) -> tuple[np.ndarray, np.ndarray]:
         """μ and log σ² of q(z | x, y) for a batch (x, y): shapes (N, K)."""
         x, y = self.check_batch(batch)
-        with self.given(y):
+        with self.conditioned(y):
             return super().encode(x)
 
-    def decode(self, z, y) -> np.ndarray:
-        """Bernoulli logits of p(x | z, y): z (N, K) and labels y (N,) -> logits (N, D)."""
-        z = self.check_codes(z)
-        y = self.check_labels(y, len(z))
-        with self.given(y):
-            return super().decode(z)
-
-    def decode_mean(self, z, y) -> np.ndarray:
-        """The mean image E[x | z, y] (σ(logits) for the Bernoulli), shape (N, D)."""
-        return self.likelihood.mean(self.decode(z, y))
-
-    def reconstruct(self, batch) -> np.ndarray:
+    def reconstruct(self, batch, rng: np.random.Generator | None = None) -> np.ndarray:
         """Decode the posterior mean with the same label: σ(decoder(μ(x, y) ⊕ e(y))), (N, D)."""
         x, y = self.check_batch(batch)
-        with self.given(y):
+        with self.conditioned(y):
             mu, _ = super().encode(x)
             return self.likelihood.mean(self.decoder.forward(np.ascontiguousarray(mu)))
-
-    def sample(self, y, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Draw z ~ N(0, I) for each label of ``y`` (shape (n,)) and decode it with that label.
-
-        Returns
-        -------
-        z : ndarray, shape (n, K)
-        images : ndarray, shape (n, D)
-            The mean images E[x | z, y].
-        """
-        y = self.check_labels(y)
-        if len(y) == 0:
-            raise ValueError("y must hold at least one label to sample for; got none")
-        rng = check_rng(rng)
-        with self.given(y):
-            return super().sample(len(y), rng)
 
     # ------------------------------------------------------------------ evaluation
     def elbo(self, batch, rng: np.random.Generator, n_samples: int = 1):
         """The ELBO L(x | y) of each example of a batch (x, y), a lower bound on log p(x | y);
         see :meth:`VAE.elbo`. Returns ELBOTerms of arrays, shape (N,)."""
         x, y = self.check_batch(batch)
-        with self.given(y):
+        with self.conditioned(y):
             return super().elbo(x, rng, n_samples)
 
     def log_weights(self, batch, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -249,7 +231,7 @@ class CVAE(VAE):
         ndarray, shape (k, N), float64
         """
         x, y = self.check_batch(batch)
-        with self.given(y):
+        with self.conditioned(y):
             return super().log_weights(x, k, rng)
 
     def log_joint_pairs(self, batch, z) -> np.ndarray:
@@ -271,6 +253,6 @@ class CVAE(VAE):
         out = np.empty((len(x), len(z)))
         for label in np.unique(y):  # one decoder pass over the codes per label present
             rows = y == label
-            with self.given(np.full(len(z), label)):
+            with self.conditioned(np.full(len(z), label)):
                 out[rows] = super().log_joint_pairs(x[rows], z)
         return out

@@ -214,10 +214,11 @@ class AFPriorVAE(FlowVAE):
         u, s = self.flow.forward(z)
         return standard_normal_log_density_kernel(u) - np.sum(s, axis=-1)
 
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n: int, rng: np.random.Generator, given=None) -> tuple[np.ndarray, np.ndarray]:
         """Draw u ~ N(0, I), z = f⁻¹(u) ~ p(z), and return (z, mean image)."""
         n = check_positive_int(n, "n")
         check_size(n * self.config.input_dim, f"n={n} samples")
+        self.check_given(given, n)
         u = check_rng(rng).standard_normal((n, self.config.latent_dim), dtype=self.dtype)
         z = self.flow.inverse(u)
         return z, self.likelihood.mean(self.decoder.forward(z))
@@ -239,7 +240,7 @@ class IAFPosteriorVAE(FlowVAE):
     config_class = IAFPosteriorConfig
     decoder_reads_flow = True
 
-    def reconstruct(self, x) -> np.ndarray:
+    def reconstruct(self, x, rng: np.random.Generator | None = None) -> np.ndarray:
         """Decode the flow of the encoder's mean: σ(decoder(f(μ(x)))), shape (N, D)."""
         mu, _ = self.encode(x)
         u, _ = self.flow.forward(np.ascontiguousarray(mu))

@@ -87,18 +87,25 @@ class GaussianLatentModel(LatentModel):
         k = self.config.latent_dim
         return h[:, :k], h[:, k:]
 
-    def reconstruct(self, x) -> np.ndarray:
-        """Decode the posterior mean: E[x | z = μ(x)], shape (N, D)."""
+    def reconstruct(self, x, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Decode the posterior mean: E[x | z = μ(x)], shape (N, D) (no draw: ``rng`` unused)."""
         mu, _ = self.encode(x)
         return self.likelihood.mean(self.decoder.forward(np.ascontiguousarray(mu)))
 
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def posterior_means(self, x, rng: np.random.Generator | None = None) -> tuple[np.ndarray]:
+        """(μ(x),), the mean of q(z | x), float64 (exact: ``rng`` unused)."""
+        mu, _ = self.encode(x)
+        return (mu.astype(np.float64),)
+
+    def sample(self, n: int, rng: np.random.Generator, given=None) -> tuple[np.ndarray, np.ndarray]:
         """Draw z ~ N(0, I) and return (z, mean image) of shapes (n, K) and (n, D)."""
         n = check_positive_int(n, "n")
         check_size(n * self.config.input_dim, f"n={n} samples")
         rng = check_rng(rng)
+        given = self.check_given(given, n)
         z = rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
-        return z, self.likelihood.mean(self.decoder.forward(z))
+        with self.conditioned(given):
+            return z, self.likelihood.mean(self.decoder.forward(z))
 
     # ------------------------------------------------------------------ evaluation
     def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> ELBOTerms:

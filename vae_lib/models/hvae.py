@@ -228,7 +228,7 @@ class HVAE(KLSchedule, LatentModel):
         z1 = mu_p + np.exp(0.5 * logvar_p) * eps1
         return z1, self.likelihood.mean(self.decoder.forward(z1))
 
-    def sample(self, n: int, rng: np.random.Generator):
+    def sample_layers(self, n: int, rng: np.random.Generator):
         """Ancestral sampling: z2 ~ N(0, I), z1 ~ p(z1 | z2), and the mean image of p(x | z1).
 
         Returns
@@ -245,12 +245,16 @@ class HVAE(KLSchedule, LatentModel):
         z1, mean = self.generate(z2, eps1)
         return z1, z2, mean
 
-    def posterior_params(self, x):
-        """Not defined: q has one Gaussian per layer (see :meth:`bottom_up`, `posterior_means`)."""
-        raise NotImplementedError(
-            "a two-layer model has no single Gaussian q(z|x): use bottom_up(x) for the "
-            "encoder's Gaussians, posterior_means(x, rng) for each layer's posterior mean"
-        )
+    def sample(self, n: int, rng: np.random.Generator, given=None):
+        """(z1, mean image): :meth:`sample_layers` without the top code; z1 is what
+        :meth:`decode` reads."""
+        self.check_given(given, n)
+        z1, _, mean = self.sample_layers(n, rng)
+        return z1, mean
+
+    def encode(self, x):
+        """The encoder's two Gaussians, (μ̂1, log σ̂1², μ̂2, log σ̂2²): :meth:`bottom_up`."""
+        return self.bottom_up(x)
 
     def _posterior(self, x: np.ndarray, eps2: np.ndarray):
         """One draw down the ladder on checked data: everything the ELBO's terms need."""
@@ -260,7 +264,7 @@ class HVAE(KLSchedule, LatentModel):
         mu1, logvar1, _, _ = precision_weighted_merge_kernel(mu1_hat, logvar1_hat, mu_p, logvar_p)
         return z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1
 
-    def posterior_means(self, x, rng: np.random.Generator, n_samples: int = 64):
+    def posterior_means(self, x, rng: np.random.Generator | None = None, n_samples: int = 64):
         r"""The posterior mean of each layer, E_q[z1 | x] and E_q[z2 | x], for active units.
 
         .. math:: \mathbb E_q[z_2 \mid x] = \hat\mu_2(x), \qquad
@@ -289,7 +293,7 @@ class HVAE(KLSchedule, LatentModel):
         self.check_finite("the posterior mean", mean1, mean2)
         return mean1, mean2
 
-    def reconstruct(self, x) -> np.ndarray:
+    def reconstruct(self, x, rng: np.random.Generator | None = None) -> np.ndarray:
         """Decode the posterior at its centre: z2 = μ̂2, z1 = μ_q(z2, x); shape (N, D)."""
         x = self.check_data(x)
         with np.errstate(**QUIET):

@@ -10,6 +10,8 @@ its input check, its networks made from one table of sizes, and its overflow che
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,18 +147,36 @@ class LatentModel(Model):
         return self.networks["decoder"]
 
     # ------------------------------------------------------------------ decoding
-    def decode(self, z) -> np.ndarray:
+    def check_given(self, given, n: int):
+        """What the decoder is given besides the code, checked for ``n`` codes: nothing, for
+        this model (a model whose decoder reads more, such as labels, overrides this and
+        :meth:`conditioned`)."""
+        if given is not None:
+            raise ValueError(
+                f"a {type(self).__name__}'s decoder reads the code alone: given must be None; "
+                f"got {type(given).__name__}"
+            )
+        return None
+
+    @contextlib.contextmanager
+    def conditioned(self, given) -> Iterator[None]:
+        """Within this block the networks read ``given`` (checked) with every input."""
+        yield
+
+    def decode(self, z, given=None) -> np.ndarray:
         """The decoder's output for p(x|z) (Bernoulli logits, or the likelihood's own
         parameter): codes z (N, K) -> (N, D)."""
-        return self.decoder.forward(self.check_codes(z))
+        z = self.check_codes(z)
+        with self.conditioned(self.check_given(given, len(z))):
+            return self.decoder.forward(z)
 
-    def decode_mean(self, z) -> np.ndarray:
+    def decode_mean(self, z, given=None) -> np.ndarray:
         """The mean image E[x|z] (σ(logits) for the Bernoulli), shape (N, D)."""
-        return self.likelihood.mean(self.decode(z))
+        return self.likelihood.mean(self.decode(z, given))
 
-    def sample_data(self, z, rng: np.random.Generator) -> np.ndarray:
+    def sample_data(self, z, rng: np.random.Generator, given=None) -> np.ndarray:
         """x ~ p(x|z) for each code: the mean image and independent pixel noise, (N, D)."""
-        return self.likelihood.draw(self.decode(z), check_rng(rng))
+        return self.likelihood.draw(self.decode(z, given), check_rng(rng))
 
     def check_codes(self, z, name: str = "z") -> np.ndarray:
         """``z`` as (N, K) codes the decoder reads, of this model's dtype."""

@@ -254,18 +254,23 @@ class VLAE(VAE):
         with np.errstate(**QUIET), self.decoder.teacher_forcing(x):
             return super().log_weights(x, k, rng)
 
-    def decode(self, z, x) -> np.ndarray:
-        """Logits ℓ_i of p(x_i | z, x_{<i}) with the given pixels x: (N, K), (N, D) -> (N, D)."""
-        z = self.check_codes(z)
-        x = self.check_data(x)
-        if len(x) != len(z):
-            raise ValueError(f"z has {len(z)} rows and x {len(x)}; one image per code is needed")
-        with self.decoder.teacher_forcing(x):
-            return self.decoder.forward(z)
+    # ------------------------------------------------------------------ decoding
+    # decode(z, given=x) and decode_mean(z, given=x): the logits ℓ_i of p(x_i | z, x_{<i})
+    # and p(x_i = 1 | z, x_{<i}) of every pixel, given the pixels x that come before it
+    def check_given(self, given, n: int) -> np.ndarray:
+        """The pixels the autoregressive decoder reads, one image per code (required)."""
+        if given is None:
+            raise ValueError(
+                "the autoregressive decoder reads the pixels before each one: pass given=x, "
+                f"{n} images (sample() draws them instead)"
+            )
+        x = self.check_data(given, "given")
+        if len(x) != n:
+            raise ValueError(f"given has {len(x)} images for {n} codes; one per code is needed")
+        return x
 
-    def decode_mean(self, z, x) -> np.ndarray:
-        """p(x_i = 1 | z, x_{<i}) for every pixel, given the pixels x: shape (N, D)."""
-        return sigmoid(self.decode(z, x))
+    def conditioned(self, x: np.ndarray):
+        return self.decoder.teacher_forcing(x)
 
     def log_joint_pairs(self, x, z) -> np.ndarray:
         r"""log p(x, z) = log p(x | z) + log N(z; 0, I) for every example and every code.
@@ -330,20 +335,28 @@ class VLAE(VAE):
         self.check_finite("the sampled pixels' probabilities", probs)
         return (x, probs) if return_probs else x
 
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n: int, rng: np.random.Generator, given=None) -> tuple[np.ndarray, np.ndarray]:
         """Draw z ~ N(0, I), then x ~ p(x | z) pixel by pixel: (z, x) of shapes (n, K), (n, D).
 
         Unlike :meth:`VAE.sample`, the images are samples (0 or 1), not mean images: an
-        autoregressive decoder has no mean image in closed form.
+        autoregressive decoder has no mean image in closed form. ``given`` must be None: the
+        pixels are what is drawn.
         """
         n = check_positive_int(n, "n")
         check_size(n * self.config.input_dim, f"n={n} samples")
         rng = check_rng(rng)
+        if given is not None:
+            raise ValueError("sample() draws the pixels itself: given must be None")
         z = rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
         return z, self.sample_images(z, rng)
 
-    def reconstruct(self, x, rng: np.random.Generator) -> np.ndarray:
-        """A lossy reconstruction: x' ~ p(x | z = μ(x)), drawn pixel by pixel, shape (N, D)."""
+    def reconstruct(self, x, rng: np.random.Generator | None = None) -> np.ndarray:
+        """A lossy reconstruction: x' ~ p(x | z = μ(x)), drawn pixel by pixel, shape (N, D).
+
+        ``rng`` is required: an autoregressive decoder has no closed-form mean image to show.
+        """
+        if rng is None:
+            raise TypeError("the VLAE's reconstruction is a draw, pixel by pixel: pass rng")
         rng = check_rng(rng)
         mu, _ = self.encode(x)
         return self.sample_images(np.ascontiguousarray(mu), rng)

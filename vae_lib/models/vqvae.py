@@ -230,12 +230,14 @@ class VQVAE(LatentModel):
         n, length, d = ze.shape
         return nearest_codes(ze.reshape(n * length, d), self.embeddings).reshape(n, length)
 
-    def decode(self, codes) -> np.ndarray:
-        """Bernoulli logits (N, D) of p(x | z_q) for codes (N, L)."""
+    def decode(self, codes, given=None) -> np.ndarray:
+        """The decoder's output (N, D) for p(x | z_q) (Bernoulli logits by default), for codes
+        (N, L) of the codebook."""
         codes = self.check_codes(codes)
+        self.check_given(given, len(codes))
         return self.decoder.forward(self.embeddings[codes].reshape(len(codes), -1))
 
-    def reconstruct(self, x) -> np.ndarray:
+    def reconstruct(self, x, rng: np.random.Generator | None = None) -> np.ndarray:
         """σ(decoder(z_q(x))), shape (N, D)."""
         return self.likelihood.mean(self.decode(self.quantize(x)))
 
@@ -247,7 +249,7 @@ class VQVAE(LatentModel):
             raise ValueError(f"codes must have one row per image ({len(x)}); got {len(codes)}")
         return self.likelihood.log_prob(x, self.decode(codes)).astype(np.float64)
 
-    def sample(self, n: int, rng: np.random.Generator, log_prior=None):
+    def sample(self, n: int, rng: np.random.Generator, given=None, log_prior=None):
         """Draw codes from a prior and decode them: (codes (n, L), mean images (n, D)).
 
         ``log_prior`` (L, K): log-probabilities of an independent categorical per position
@@ -256,6 +258,7 @@ class VQVAE(LatentModel):
         n = check_positive_int(n, "n")
         check_size(n * self.config.input_dim, f"n={n} samples")
         rng = check_rng(rng)
+        self.check_given(given, n)
         c = self.config
         if log_prior is None:
             codes = rng.integers(c.codebook_size, size=(n, c.n_positions))
