@@ -182,10 +182,8 @@ class FlowVAE(GaussianLatentModel):
         -------
         ELBOTerms of arrays, shape (N,)
         """
-        x = self.check_data(x)
-        n_samples = check_positive_int(n_samples, "n_samples")
-        check_size(n_samples * len(x), f"n_samples={n_samples} for {len(x)} examples")
-        recon, kl = self._draws(x, n_samples, check_rng(rng))
+        x, rng, n_samples = self.check_draws(x, rng, n_samples)
+        recon, kl = self._draws(x, n_samples, rng)
         recon, kl = recon.mean(axis=0), kl.mean(axis=0)
         return ELBOTerms(elbo=recon - kl, recon=recon, kl=kl)
 

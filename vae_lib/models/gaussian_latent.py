@@ -121,10 +121,7 @@ class GaussianLatentModel(LatentModel):
         -------
         ELBOTerms of arrays, shape (N,)
         """
-        x = self.check_data(x)
-        rng = check_rng(rng)
-        n_samples = check_positive_int(n_samples, "n_samples")
-        check_size(n_samples * len(x), f"n_samples={n_samples} for {len(x)} examples")
+        x, rng, n_samples = self.check_draws(x, rng, n_samples)
         with np.errstate(**QUIET):
             mu, logvar = (a.copy() for a in self.posterior_params(x))
             std = np.exp(0.5 * logvar)

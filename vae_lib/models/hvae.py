@@ -49,7 +49,7 @@ from ..core.validation import (
 from .base import LossTerms, register
 from .gaussian_latent import GaussianLatentConfig
 from .kl_schedule import KLSchedule, check_kl_schedule
-from .latent_model import LIKELIHOOD_TERM_LABELS, QUIET, LatentModel
+from .latent_model import ELBO_TERM_LABELS, QUIET, LatentModel
 
 
 # ----------------------------------------------------------------------------- the model
@@ -123,15 +123,7 @@ class HVAE(KLSchedule, LatentModel):
     """
 
     config_class = HVAEConfig
-    term_labels = {
-        "objective": "training objective",
-        "elbo": "ELBO",
-        "recon": "reconstruction",
-        "kl": "KL",
-        "kl1": "KL layer 1",
-        "kl2": "KL layer 2",
-        **LIKELIHOOD_TERM_LABELS,
-    }
+    term_labels = {**ELBO_TERM_LABELS, "kl1": "KL layer 1", "kl2": "KL layer 2"}
     #: Quadrature needs p(x, z) on a grid of one latent layer; this model has two.
     log_joint_pairs = None
 
@@ -319,10 +311,7 @@ class HVAE(KLSchedule, LatentModel):
         -------
         HVAEELBOTerms of arrays, shape (N,)
         """
-        x = self.check_data(x)
-        rng = check_rng(rng)
-        n_samples = check_positive_int(n_samples, "n_samples")
-        check_size(n_samples * len(x), f"n_samples={n_samples} for {len(x)} examples")
+        x, rng, n_samples = self.check_draws(x, rng, n_samples)
         k1, k2 = self.config.latent_dim, self.config.top_latent_dim
         recon = np.zeros(len(x))
         kl1 = np.zeros(len(x))

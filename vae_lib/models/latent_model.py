@@ -18,11 +18,19 @@ import numpy as np
 
 from ..core.likelihoods import LIKELIHOODS, Likelihood, make_likelihood
 from ..core.nn import ACTIVATIONS, MLP, Module
-from ..core.validation import check_array, check_positive_int, check_rng
+from ..core.validation import check_array, check_positive_int, check_rng, check_size
 from .base import Model, ModelConfig
 
 #: How reports name what a likelihood records while training (a learned σ).
 LIKELIHOOD_TERM_LABELS = {"std": "decoder σ"}
+#: How reports name the terms of an objective with a KL term (and what the likelihood adds).
+ELBO_TERM_LABELS = {
+    "objective": "training objective",
+    "elbo": "ELBO",
+    "recon": "reconstruction",
+    "kl": "KL",
+    **LIKELIHOOD_TERM_LABELS,
+}
 #: Evaluation runs under np.errstate(**QUIET): an overflow is not a warning to print but an
 #: error to raise, with its cause, by :meth:`LatentModel.check_finite`.
 QUIET = {"over": "ignore", "invalid": "ignore"}
@@ -189,6 +197,16 @@ class LatentModel(Model):
 
     def check_batch(self, batch, name: str = "batch"):
         return self.check_data(batch, name)
+
+    def check_draws(self, x, rng, n_samples: int, name: str = "n_samples"):
+        """The arguments of an estimate from ``n_samples`` draws for each example of ``x``:
+        ``x`` checked, ``rng`` a Generator, ``n_samples`` at least 1, and the draws of at
+        most the library's size."""
+        x = self.check_data(x)
+        rng = check_rng(rng)
+        n_samples = check_positive_int(n_samples, name)
+        check_size(n_samples * len(x), f"{name}={n_samples} for {len(x)} examples")
+        return x, rng, n_samples
 
     def check_finite(self, what: str, *arrays: np.ndarray) -> None:
         """Raise FloatingPointError if an output overflowed (the weights are too large)."""

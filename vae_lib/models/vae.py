@@ -24,7 +24,7 @@ from ..core.distributions import (
 from .base import LossTerms, register
 from .gaussian_latent import GaussianLatentConfig, GaussianLatentModel
 from .kl_schedule import KLSchedule, check_kl_schedule
-from .latent_model import LIKELIHOOD_TERM_LABELS
+from .latent_model import ELBO_TERM_LABELS
 
 
 @dataclass(frozen=True)
@@ -77,13 +77,7 @@ class VAE(KLSchedule, GaussianLatentModel):
     """
 
     config_class = VAEConfig
-    term_labels = {
-        "objective": "training objective",
-        "elbo": "ELBO",
-        "recon": "reconstruction",
-        "kl": "KL",
-        **LIKELIHOOD_TERM_LABELS,
-    }
+    term_labels = ELBO_TERM_LABELS
 
     @property
     def trains_on_elbo(self) -> bool:
