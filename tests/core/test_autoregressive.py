@@ -67,7 +67,7 @@ def test_masked_weights_stay_zero_under_adam():
 def test_masked_linear_contract():
     rng = np.random.default_rng(2)
     layer = MaskedLinear(random_mask(rng, 3, 2), rng)
-    assert layer.param_names == ("W", "b") and layer.W.dtype == np.float32
+    assert layer.param_names() == ["W", "b"] and layer.W.dtype == np.float32
     assert layer.params[0] is layer.W and layer.grads[0] is layer.dW
     with pytest.raises(RuntimeError, match="before forward"):
         layer.backward(np.ones((1, 2), np.float32))

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import vae_lib
 from vae_lib import MLP, Adam, Linear, ReLU, Tanh
 from vae_lib.testing import assert_gradient
 
@@ -190,7 +191,7 @@ def test_params_and_grads_are_the_same_arrays_on_every_call(layer, x):
     layer.forward(x)
     layer.backward(np.ones_like(layer.forward(x)))
     assert [id(p) for p in layer.params] + [id(g) for g in layer.grads] == before
-    names = layer.param_names() if callable(layer.param_names) else layer.param_names
+    names = layer.param_names()
     assert len(names) == len(layer.params)
 
 
@@ -210,3 +211,28 @@ def test_grads_are_overwritten_not_accumulated():
     layer.forward(x)
     layer.backward(dy)
     assert np.array_equal(layer.dW, first)
+
+
+def test_everything_with_parameters_is_a_module():
+    """One contract (params, grads, param_names(), forward, backward) for every piece."""
+    from vae_lib.core.flows import AffineAutoregressiveFlow
+    from vae_lib.core.likelihoods import Bernoulli, Gaussian
+    from vae_lib.core.nn import Module
+    from vae_lib.core.quantization import Codebook
+
+    rng = np.random.default_rng(0)
+    pieces = [
+        vae_lib.Linear(3, 2, rng),
+        vae_lib.ReLU(),
+        vae_lib.MLP((3, 4, 2), rng),
+        vae_lib.MADE(3, (4,), rng),
+        AffineAutoregressiveFlow(3, (4,), rng),
+        Gaussian(0.5, learn_std=True),
+        Bernoulli(),
+        Codebook(4, 2, True, rng, np.float32),
+    ]
+    for piece in pieces:
+        assert isinstance(piece, Module)
+        names, params, grads = piece.param_names(), piece.params, piece.grads
+        assert len(names) == len(params) == len(grads)
+        assert all(p.shape == g.shape for p, g in zip(params, grads))

@@ -19,13 +19,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from .autoregressive import MADE
+from .nn import Module
 from .validation import NonFiniteError, check_array, check_positive_int
 
 #: numpy's warnings that become a FloatingPointError with a reason (see ``_finite``).
 _QUIET = {"over": "ignore", "invalid": "ignore"}
 
 
-class AffineAutoregressiveFlow:
+class AffineAutoregressiveFlow(Module):
     r"""u = f(z) = (z - m(z)) ⊙ e^{-s(z)} with (m, s) = MADE(z), and its backward pass.
 
     Holds the layer contract of :mod:`vae_lib.core.nn`: :meth:`forward` keeps what

@@ -10,7 +10,7 @@ The contract every layer keeps (the tests hold each layer to it):
   overwrites the layer's parameter gradients (``grads``, arrays allocated once), so a
   training step accumulates nothing by accident.
 - ``params`` and ``grads`` list the same arrays on every call, in the order of
-  ``param_names``; an optimizer may hold on to them.
+  ``param_names()``; an optimizer may hold on to them.
 
 Arrays are float32 by default; the gradient checks use float64.
 """
@@ -83,7 +83,8 @@ class Linear(Module):
         self.db = np.zeros_like(self.b)
         self._x = None
 
-    param_names = ("W", "b")
+    def param_names(self) -> list[str]:
+        return ["W", "b"]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, n_in) -> (N, n_out)."""
@@ -109,12 +110,8 @@ class Linear(Module):
         return [self.dW, self.db]
 
 
-class ReLU:
+class ReLU(Module):
     """max(0, x), elementwise; the backward pass lets the gradient through where x > 0."""
-
-    param_names = ()
-    params: tuple = ()
-    grads: tuple = ()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._mask = x > 0
@@ -124,12 +121,8 @@ class ReLU:
         return dy * self._mask
 
 
-class Tanh:
+class Tanh(Module):
     """tanh(x), elementwise; its derivative is 1 - tanh(x)²."""
-
-    param_names = ()
-    params: tuple = ()
-    grads: tuple = ()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._y = np.tanh(x)
@@ -232,5 +225,7 @@ class MLP(Module):
 
     def param_names(self) -> list[str]:
         """``"{i}.W"``, ``"{i}.b"`` for the i-th layer that has parameters, in ``params`` order."""
-        with_params = [layer for layer in self.layers if layer.param_names]
-        return [f"{i}.{name}" for i, layer in enumerate(with_params) for name in layer.param_names]
+        with_params = [layer for layer in self.layers if layer.param_names()]
+        return [
+            f"{i}.{name}" for i, layer in enumerate(with_params) for name in layer.param_names()
+        ]

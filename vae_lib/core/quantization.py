@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .nn import Module
 from .validation import check_array, check_positive_int, check_rng
 
 
@@ -71,3 +72,53 @@ def kmeans_plus_plus(z: np.ndarray, k: int, rng: np.random.Generator) -> np.ndar
         chosen.append(i)
         np.minimum(d2, np.sum((z - z[i]) ** 2, axis=1), out=d2)
     return z[chosen].copy()
+
+
+class Codebook(Module):
+    """The K codebook vectors, and the buffers that training updates outside the optimizer:
+    with an EMA codebook its moving counts and sums, and the usage counts and the step count.
+
+    A :class:`~vae_lib.core.nn.Module`, so a model's parameters, saving and copying include
+    it; the buffers' gradients are always zero, so the optimizer never moves them.
+
+    Parameters
+    ----------
+    codebook_size, code_dim : int
+        K and d.
+    ema : bool
+        Whether the codebook follows a moving average (:func:`ema_codebook_update`).
+    rng : numpy.random.Generator
+        Draws the codebook, uniform on [-1/K, 1/K].
+    dtype : numpy dtype
+    """
+
+    def __init__(self, codebook_size: int, code_dim: int, ema: bool, rng, dtype):
+        k = codebook_size
+        shapes = self.shapes(codebook_size, code_dim, ema)
+        self.arrays = {name: np.zeros(shape, dtype=dtype) for name, shape in shapes.items()}
+        self.arrays["embeddings"][...] = rng.uniform(-1.0 / k, 1.0 / k, (k, code_dim))
+        if ema:
+            self.arrays["ema_count"][...] = 1.0
+            self.arrays["ema_sum"][...] = self.arrays["embeddings"]
+        self._grads = [np.zeros_like(a) for a in self.arrays.values()]
+
+    @staticmethod
+    def shapes(codebook_size: int, code_dim: int, ema: bool) -> dict[str, tuple[int, ...]]:
+        """The shape of each array, by name, in ``params`` order."""
+        k, d = codebook_size, code_dim
+        shapes = {"embeddings": (k, d)}
+        if ema:
+            shapes.update(ema_count=(k,), ema_sum=(k, d))
+        shapes.update(usage=(k,), steps=(1,))
+        return shapes
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        return list(self.arrays.values())
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        return self._grads
+
+    def param_names(self) -> list[str]:
+        return list(self.arrays)

@@ -38,6 +38,7 @@ from ..core.distributions import (
     standard_normal_log_density_kernel,
 )
 from ..core.flows import AffineAutoregressiveFlow
+from ..core.nn import Module
 from ..core.numerics import LOG_2PI
 from ..core.objectives import ELBOTerms
 from ..core.validation import check_positive_int, check_rng, check_size
@@ -245,7 +246,7 @@ class IAFPosteriorVAE(FlowVAE):
         return self.likelihood.mean(self.decoder.forward(u))
 
 
-class _InverseFlowDecoder:
+class _InverseFlowDecoder(Module):
     """The decoder g ∘ f⁻¹: decodes a code u by first mapping it back through the flow."""
 
     def __init__(self, decoder, flow: AffineAutoregressiveFlow):

@@ -39,7 +39,7 @@ from ..core.distributions import (
     sigmoid_and_softplus_kernel,
     standard_normal_log_density_kernel,
 )
-from ..core.nn import MLP
+from ..core.nn import MLP, Module
 from ..core.validation import check_array, check_positive_int, check_rng, check_size
 from .base import register
 from .latent_model import QUIET
@@ -101,7 +101,7 @@ class VLAEConfig(VAEConfig):
         return (side, side) if side * side == self.input_dim else (1, self.input_dim)
 
 
-class AutoregressiveDecoder:
+class AutoregressiveDecoder(Module):
     r"""Logits ℓ = g(z) + x (A ⊙ M) + b: an MLP of the code plus a masked layer of the image.
 
     It keeps the layer contract of :mod:`vae_lib.core.nn`. ``forward(z)`` needs the image

@@ -30,7 +30,12 @@ import numpy as np
 from ..core.categorical import check_codes, code_perplexity
 from ..core.nn import MLP
 from ..core.objectives import ELBOTerms
-from ..core.quantization import ema_codebook_update, kmeans_plus_plus, nearest_codes
+from ..core.quantization import (
+    Codebook,
+    ema_codebook_update,
+    kmeans_plus_plus,
+    nearest_codes,
+)
 from ..core.validation import (
     check_array,
     check_positive_int,
@@ -111,44 +116,6 @@ class VQVAEConfig(NetworkConfig):
                 raise ValueError(f"{name} must be a whole number of at least 0; got {value!r}")
 
 
-class Codebook:
-    """The K codebook vectors, and the buffers that training updates outside the optimizer.
-
-    Keeps the network contract of :class:`vae_lib.MLP` (``params``, ``grads``,
-    ``param_names()``), so the model's parameters, saving and copying include it.
-    """
-
-    def __init__(self, config: VQVAEConfig, rng: np.random.Generator, dtype):
-        k = config.codebook_size
-        shapes = self.shapes(config)
-        self.arrays = {name: np.zeros(shape, dtype=dtype) for name, shape in shapes.items()}
-        self.arrays["embeddings"][...] = rng.uniform(-1.0 / k, 1.0 / k, (k, config.code_dim))
-        if config.codebook_update == "ema":
-            self.arrays["ema_count"][...] = 1.0
-            self.arrays["ema_sum"][...] = self.arrays["embeddings"]
-        self._grads = [np.zeros_like(a) for a in self.arrays.values()]
-
-    @staticmethod
-    def shapes(config: VQVAEConfig) -> dict[str, tuple[int, ...]]:
-        k, d = config.codebook_size, config.code_dim
-        shapes = {"embeddings": (k, d)}
-        if config.codebook_update == "ema":
-            shapes.update(ema_count=(k,), ema_sum=(k, d))
-        shapes.update(usage=(k,), steps=(1,))
-        return shapes
-
-    @property
-    def params(self) -> list[np.ndarray]:
-        return list(self.arrays.values())
-
-    @property
-    def grads(self) -> list[np.ndarray]:
-        return self._grads
-
-    def param_names(self) -> list[str]:
-        return list(self.arrays)
-
-
 # ----------------------------------------------------------------------------- the model
 @register("vqvae")
 class VQVAE(LatentModel):
@@ -177,11 +144,16 @@ class VQVAE(LatentModel):
         return {"encoder": sizes, "decoder": tuple(reversed(sizes))}
 
     def build(self, rng: np.random.Generator) -> dict:
-        return {**super().build(rng), "codebook": Codebook(self.config, rng, self.dtype)}
+        c = self.config
+        ema = c.codebook_update == "ema"
+        networks = super().build(rng)  # the encoder and decoder first, then the codebook
+        return {**networks, "codebook": Codebook(c.codebook_size, c.code_dim, ema, rng, self.dtype)}
 
     @classmethod
     def param_shapes(cls, config: VQVAEConfig) -> dict[str, tuple[int, ...]]:
-        codebook = {f"codebook.{n}": v for n, v in Codebook.shapes(config).items()}
+        c = config
+        shapes = Codebook.shapes(c.codebook_size, c.code_dim, c.codebook_update == "ema")
+        codebook = {f"codebook.{n}": v for n, v in shapes.items()}
         return {**super().param_shapes(config), **codebook}
 
     @property
