@@ -100,13 +100,39 @@ def _read_notebook(app, docname: str):
     return None if reader is None else reader.read(text)
 
 
+def kernel_manager_class(sockets: str):
+    """Kernels that talk over Unix sockets in the folder ``sockets`` (an absolute path: the
+    kernel runs in the chapter's folder, its client elsewhere), where the system has them:
+    two kernels started at once by two processes can pick the same free TCP port (each checks
+    that it is free, then binds it), and one of them then loses its heartbeat."""
+    from jupyter_client.manager import KernelManager
+    from traitlets import default
+
+    if os.name != "posix":
+        return KernelManager
+
+    class IPCKernelManager(KernelManager):
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self):
+            return os.path.join(sockets, "kernel")
+
+    return IPCKernelManager
+
+
 def _execute(path: str, notebook, timeout, allow_errors: bool) -> dict:
     """One chapter, in a worker process: executed notebook, seconds, error, files read."""
     from jupyter_cache.executors.utils import single_nb_execution
 
     for name in THREAD_VARIABLES:  # one BLAS thread per process: the processes are the cores
         os.environ[name] = "1"
-    with tempfile.NamedTemporaryFile("r", suffix=".log", encoding="utf-8") as log:
+    with (
+        tempfile.NamedTemporaryFile("r", suffix=".log", encoding="utf-8") as log,
+        tempfile.TemporaryDirectory(prefix="vae-kernel-") as sockets,
+    ):
         os.environ[CACHE_LOG_ENV] = log.name
         result = single_nb_execution(
             notebook,
@@ -114,6 +140,7 @@ def _execute(path: str, notebook, timeout, allow_errors: bool) -> dict:
             timeout=timeout,
             allow_errors=allow_errors,
             meta_override=True,
+            kernel_manager_class=kernel_manager_class(sockets),
         )
         used = sorted(set(log.read().split()))
     return {

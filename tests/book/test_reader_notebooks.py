@@ -121,11 +121,16 @@ def test_the_notebook_runs_with_the_published_models(
     monkeypatch.setenv("VAE_LIB_CACHE", str(tmp_path / "empty-cache"))
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(name, "1")  # one core, as the promise says
+    from _ext.parallel_execution import kernel_manager_class
+
+    (tmp_path / "sockets").mkdir()
     client = NotebookClient(
         notebook,
         timeout=600,
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
+        # Unix sockets, not TCP ports that two test processes could both pick
+        kernel_manager_class=kernel_manager_class(str(tmp_path / "sockets")),
     )
     start = time.monotonic()
     client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
