@@ -4,6 +4,7 @@ Pages are discovered from the built site, so chapters added later are covered to
 """
 
 import re
+from html.parser import HTMLParser
 
 from site_browser import SITE, redirect_pages, require_site
 
@@ -70,3 +71,39 @@ def test_no_number_is_shown_as_a_numpy_repr(loaded):
     )
     found = re.findall(r"np\.(?:float|int|uint|bool)\w*\([^)]*\)", text)
     assert not found, f"{page_path}: numbers shown as numpy reprs: {found[:5]}"
+
+
+class _TableNesting(HTMLParser):
+    """Records table parts that are not inside what must contain them."""
+
+    PARENTS = {"tr": ("table", "thead", "tbody", "tfoot"), "td": ("tr",), "th": ("tr",)}
+    PARENTS.update({part: ("table",) for part in ("thead", "tbody", "tfoot")})
+    VOID = {"br", "img", "input", "meta", "link", "hr", "wbr", "col", "source", "area", "base"}
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[str] = []
+        self.misplaced: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.PARENTS and not any(p in self.open for p in self.PARENTS[tag]):
+            self.misplaced.append(f"<{tag}> at line {self.getpos()[0]} outside a table")
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.open:
+            while self.open.pop() != tag:
+                pass
+
+
+def test_no_table_row_is_outside_a_table():
+    """A table whose <table> tag is missing shows as a run-on line of numbers."""
+    require_site("index.html")
+    problems = {}
+    for page in sorted(SITE.rglob("*.html")):
+        parser = _TableNesting()
+        parser.feed(page.read_text(encoding="utf-8"))
+        if parser.misplaced:
+            problems[page.relative_to(SITE).as_posix()] = parser.misplaced[:3]
+    assert not problems, problems

@@ -16,7 +16,7 @@ from .latent_views import (
     tile_images,
 )
 from .plots import CodeExplorer
-from .tables import format_nats
+from .tables import format_nats, html_table, mean_se
 from .widgets import Dropdown, Slider, Toggle, interactive_output
 
 __all__ = [
@@ -27,9 +27,11 @@ __all__ = [
     "draw_cross",
     "draw_path",
     "format_nats",
+    "html_table",
     "img_tag",
     "interactive_output",
     "interpolate",
+    "mean_se",
     "normal_quantile_grid",
     "normal_quantiles",
     "panels",

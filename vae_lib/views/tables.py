@@ -45,3 +45,52 @@ def format_nats(value: float, dataset: Dataset, *, split: str, binarization: str
         f"{float(value):.2f} nats per image ({bound}; {dataset.name}, {split} split of "
         f"{len(x)} images, {BINARIZATIONS[binarization]})"
     )
+
+
+def html_table(header, rows, note: str = "", label: str = "table", nowrap: bool = False):
+    """A table as the book shows one: a header row, body rows, and a note below it, inside a
+    region that scrolls sideways on a narrow screen and that the keyboard can reach.
+
+    Parameters
+    ----------
+    header : sequence of str
+        The column headings (HTML allowed).
+    rows : sequence of sequences
+        The cells of each row, formatted already (HTML allowed).
+    note : str
+        A line under the table: what the numbers are.
+    label : str
+        What a screen reader announces for the region.
+    nowrap : bool
+        Keep each cell on one line (for cells like "-98.1 ± 0.4").
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    from IPython.display import HTML
+
+    header, rows = list(header), [list(row) for row in rows]
+    if any(len(row) != len(header) for row in rows):
+        raise ValueError(
+            f"every row must have {len(header)} cells, one per heading; got rows of "
+            f"{sorted({len(row) for row in rows})}"
+        )
+    cell = '<td style="white-space: nowrap">{}</td>' if nowrap else "<td>{}</td>"
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(cell.format(c) for c in row) + "</tr>" for row in rows)
+    return HTML(
+        f'<div style="overflow-x: auto" tabindex="0" role="region" aria-label="{label}">'
+        f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        f'</div><p style="font-size: 0.85em">{note}</p>'
+    )
+
+
+def mean_se(values, ddof: int = 1) -> tuple[float, float]:
+    """The mean of ``values`` and its standard error, std / √n (with ``ddof`` as numpy's)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or len(values) <= ddof:
+        raise ValueError(
+            f"values must be a 1-D array of more than {ddof} numbers; got shape {values.shape}"
+        )
+    return float(values.mean()), float(values.std(ddof=ddof) / np.sqrt(len(values)))
