@@ -27,6 +27,10 @@ class KnownNoise(Model):
     def build(self, rng):
         return {"net": MLP((1, 200), rng, dtype=np.float64)}
 
+    @classmethod
+    def param_shapes(cls, config):
+        return {f"net.{n}": s for n, s in MLP.param_shapes((1, 200)).items()}
+
     def check_batch(self, batch, name="batch"):
         return np.asarray(batch, dtype=np.float64)
 

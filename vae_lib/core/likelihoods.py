@@ -56,7 +56,9 @@ class Likelihood(Module):
         """``x`` as an (N, D) array of the likelihood's dtype with values in [0, 1]: binary
         pixels or grey levels (each likelihood says what it makes of grey levels)."""
         x = check_array(x, name, shape=(None, width), dtype=self.dtype)
-        return check_unit_interval(x, name)
+        return check_unit_interval(
+            x, name, f"the data of a {self.name.replace('_', ' ')} likelihood"
+        )
 
     def log_prob(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """log p(x | z) of each row, for evaluation: x (N, D), out (..., N, D) -> (..., N)."""

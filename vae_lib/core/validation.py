@@ -96,15 +96,15 @@ def check_array(
     return arr
 
 
-def check_unit_interval(x: np.ndarray, name: str) -> np.ndarray:
-    """Raise ``ValueError`` unless every value of ``x`` lies in [0, 1] (Bernoulli data)."""
+def check_unit_interval(x: np.ndarray, name: str, what: str = "pixel values") -> np.ndarray:
+    """Raise ``ValueError`` unless every value of ``x`` lies in [0, 1]; ``what`` says what
+    the values are, for the message (a likelihood's data: "for a Gaussian likelihood")."""
     if x.size == 0:
         raise ValueError(f"{name} is empty (shape {x.shape}); expected at least one value")
     lo, hi = float(np.min(x)), float(np.max(x))
     if lo < 0.0 or hi > 1.0:
         raise ValueError(
-            f"{name} must lie in [0, 1] for a Bernoulli likelihood; got values from "
-            f"{lo:.4g} to {hi:.4g}"
+            f"{name} must lie in [0, 1] ({what}); got values from {lo:.4g} to {hi:.4g}"
         )
     return x
 
@@ -160,6 +160,14 @@ def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
     if dt not in (np.float32, np.float64):
         raise TypeError(f"{name} must be float32 or float64; got {dt}")
     return dt
+
+
+def check_number(value, name: str) -> float:
+    """``value`` as a float if it is a real number (not a bool, not a string), else
+    ``TypeError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {describe_value(value)}")
+    return float(value)
 
 
 def check_positive_float(value, name: str) -> float:

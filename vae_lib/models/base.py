@@ -44,7 +44,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..core.nn import Module
+from ..core.nn import MAX_PARAMS, Module
 from ..core.validation import check_array, check_rng
 
 #: Every registered model class, by name.
@@ -146,6 +146,12 @@ class Model:
             )
         self.config = config
         self.dtype = np.dtype(getattr(config, "dtype", "float64"))
+        n_params = sum(int(np.prod(s, dtype=object)) for s in self.param_shapes(config).values())
+        if n_params > MAX_PARAMS:  # refused before anything is allocated
+            raise ValueError(
+                f"this {type(config).__name__} makes {n_params:,} parameters; at most "
+                f"{MAX_PARAMS:,} are allowed"
+            )
         self.networks: dict[str, Module] = self.build(check_rng(rng))
 
     def build(self, rng: np.random.Generator) -> dict[str, Module]:

@@ -39,6 +39,8 @@ from .latent_model import LIKELIHOOD_TERM_LABELS
 
 #: The encoder gradient estimators an IWAE can train with.
 GRADIENTS = ("iwae", "dreg")
+#: The most codes per image a training step may draw (Burda et al. train with K ≤ 50).
+MAX_SAMPLES = 10_000
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ class IWAEConfig(GaussianLatentConfig):
     def __post_init__(self):
         super().__post_init__()
         check_positive_int(self.n_samples, "n_samples")
+        if self.n_samples > MAX_SAMPLES:
+            raise ValueError(
+                f"n_samples must be at most {MAX_SAMPLES:,} codes per image in a training "
+                f"step; got {self.n_samples:,} (evaluate larger K with log_weights instead)"
+            )
         if self.gradient not in GRADIENTS:
             raise ValueError(f"gradient must be one of {GRADIENTS}; got {self.gradient!r}")
 

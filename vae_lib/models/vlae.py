@@ -80,6 +80,10 @@ class VLAEConfig(VAEConfig):
         if w != FULL:
             object.__setattr__(self, "window", int(w))
         if self.image_shape is not None:
+            if isinstance(self.image_shape, (str, bytes)) or not hasattr(
+                self.image_shape, "__len__"
+            ):
+                raise TypeError(f"image_shape must be (height, width); got {self.image_shape!r}")
             shape = tuple(self.image_shape)
             if len(shape) != 2:
                 raise ValueError(f"image_shape must be (height, width); got {self.image_shape!r}")

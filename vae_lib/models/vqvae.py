@@ -38,6 +38,7 @@ from ..core.quantization import (
 )
 from ..core.validation import (
     check_array,
+    check_number,
     check_positive_int,
     check_rng,
     check_size,
@@ -96,6 +97,8 @@ class VQVAEConfig(NetworkConfig):
         super().__post_init__()
         for name in ("n_positions", "code_dim", "codebook_size"):
             check_positive_int(getattr(self, name), name)
+        for name in ("commitment", "ema_decay", "ema_epsilon"):
+            check_number(getattr(self, name), name)
         if not (np.isfinite(self.commitment) and self.commitment >= 0):
             raise ValueError(
                 f"commitment must be a finite number of at least 0; got {self.commitment}"
