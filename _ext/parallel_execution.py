@@ -256,7 +256,8 @@ def book_cache_files(app) -> set[str]:
 
 
 class ExecutionSummary(Directive):
-    """The last execution phase in a sentence: chapters, processes, wall time, serial sum."""
+    """The last execution phase in a few sentences: chapters, processes, wall-clock time,
+    the sum of the chapters' times, and the bound for P processes."""
 
     def run(self):
         env = self.state.document.settings.env
@@ -270,12 +271,14 @@ class ExecutionSummary(Directive):
             longest = max(ran.values())
             text = (
                 f"The last time chapters were executed, {len(ran)} of them ran in {jobs} "
-                f"processes in {wall:.0f} s of wall-clock time; one after another they would "
-                f"have taken the sum of their times, {serial:.0f} s, a speed-up of "
-                f"{serial / wall:.2f}. With P processes the wall-clock time is at least the "
-                f"larger of the longest chapter ({longest:.0f} s) and the sum divided by P "
-                f"({serial:.0f} s / P), and chapters that wait for a model another is "
-                "training add to it."
+                f"processes in {wall:.0f} s of wall-clock time. The processes were busy for "
+                f"{serial:.0f} s in all (the sum of the chapters' times in the table), "
+                f"{serial / wall:.2f} times the wall-clock time; one process alone would take "
+                "somewhat less than that sum, since a chapter runs faster when it does not share "
+                "the memory bus with another (bench/results.md measures both builds). With P "
+                "processes the wall-clock time is at least the larger of the longest chapter "
+                f"({longest:.0f} s) and the sum divided by P, and a chapter that waits for a "
+                "model another is training adds to it."
             )
         return [nodes.paragraph(text=text)]
 
