@@ -18,3 +18,14 @@ class ELBOTerms:
     elbo: np.ndarray | float
     recon: np.ndarray | float
     kl: np.ndarray | float
+
+
+@dataclass
+class TwoLayerELBOTerms(ELBOTerms):
+    """The ELBO of a model with two layers of code, in nats: elbo = recon - kl, kl = kl1 + kl2.
+
+    ``kl1`` is E_q(z2|x)[KL(q(z1 | z2, x) ‖ p(z1 | z2))], ``kl2`` is KL(q(z2 | x) ‖ p(z2)).
+    """
+
+    kl1: np.ndarray | float
+    kl2: np.ndarray | float

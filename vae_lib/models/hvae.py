@@ -4,7 +4,7 @@ The generative model is a chain from the top down,
 
 .. math:: p(z_2) = \mathcal N(0, I), \qquad
           p(z_1 \mid z_2) = \mathcal N(\mu_p(z_2), \operatorname{diag}\sigma_p^2(z_2)), \qquad
-          p(x \mid z_1) = \operatorname{Bernoulli}(\sigma(\ell(z_1))),
+          p(x \mid z_1) \text{ the config's likelihood of } \ell(z_1),
 
 and inference goes up and then down. A deterministic bottom-up pass gives
 :math:`d_1 = f_1(x)` and :math:`d_2 = f_2(d_1)`, and from them the encoder's Gaussians
@@ -15,11 +15,9 @@ bottom layer merges the encoder's Gaussian with the prior's (eq. ``hvae-merge``)
 .. math:: q(z_1 \mid z_2, x) \propto \mathcal N(z_1; \hat\mu_1, \hat\sigma_1^2)\,
           \mathcal N(z_1; \mu_p(z_2), \sigma_p^2(z_2)).
 
-The model is a :class:`~vae_lib.models.vae.VAE` whose code has two layers: it keeps the
-VAE's decoder p(x | z1), its input checks and its KL warm-up (``kl_warmup_epochs``, the KL
-weight :attr:`kl_weight` set by ``start_epoch``), and adds the top layer, the prior network
-and the merge. Everything that reads a code of one layer (``posterior_means``, ``sample``,
-``reconstruct``, ``elbo``, ``log_weights``) is its own.
+A sibling of the VAE: it shares the likelihood, the data check and decoding
+(:class:`~vae_lib.models.latent_model.LatentModel`) and β with KL warm-up (``KLSchedule``),
+and has its own two layers, prior network, merge, ELBO and importance weights.
 """
 
 from __future__ import annotations
@@ -39,7 +37,7 @@ from ..core.distributions import (
 from ..core.divergences import kl_diag_gaussians_grad_kernel, kl_diag_gaussians_kernel
 from ..core.gaussians import precision_weighted_merge_backward, precision_weighted_merge_kernel
 from ..core.nn import ACTIVATION_LAYERS
-from ..core.objectives import ELBOTerms
+from ..core.objectives import TwoLayerELBOTerms
 from ..core.validation import (
     check_array,
     check_positive_int,
@@ -94,17 +92,6 @@ class HVAEConfig(GaussianLatentConfig):
             )
         for width in self.top_hidden_dims:
             check_positive_int(width, "top_hidden_dims entry")
-
-
-@dataclass
-class HVAEELBOTerms(ELBOTerms):
-    """The ELBO of a two-layer model, in nats: elbo = recon - kl, kl = kl1 + kl2.
-
-    ``kl1`` is E_q(z2|x)[KL(q(z1 | z2, x) ‖ p(z1 | z2))], ``kl2`` is KL(q(z2 | x) ‖ p(z2)).
-    """
-
-    kl1: np.ndarray | float
-    kl2: np.ndarray | float
 
 
 @register("hvae")
@@ -295,7 +282,7 @@ class HVAE(KLSchedule, LatentModel):
         return mean
 
     # ------------------------------------------------------------------ the ELBO
-    def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> HVAEELBOTerms:
+    def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> TwoLayerELBOTerms:
         r"""The ELBO of each example, with its two KL terms, from ``n_samples`` draws.
 
         .. math:: \mathcal L(x) = \mathbb E_{q}\big[\log p(x \mid z_1)\big]
@@ -309,7 +296,7 @@ class HVAE(KLSchedule, LatentModel):
 
         Returns
         -------
-        HVAEELBOTerms of arrays, shape (N,)
+        TwoLayerELBOTerms of arrays, shape (N,)
         """
         x, rng, n_samples = self.check_draws(x, rng, n_samples)
         k1, k2 = self.config.latent_dim, self.config.top_latent_dim
@@ -327,7 +314,7 @@ class HVAE(KLSchedule, LatentModel):
             kl2 = kl_standard_normal_kernel(mu2, logvar2).astype(np.float64)
         self.check_finite("the ELBO", recon, kl1, kl2)
         kl = kl1 + kl2
-        return HVAEELBOTerms(elbo=recon - kl, recon=recon, kl=kl, kl1=kl1, kl2=kl2)
+        return TwoLayerELBOTerms(elbo=recon - kl, recon=recon, kl=kl, kl1=kl1, kl2=kl2)
 
     def forward_backward(self, x: np.ndarray, noise: np.ndarray) -> LossTerms:
         r"""The negative training objective of a checked batch and its gradient in ``grads``.
