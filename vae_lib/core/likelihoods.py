@@ -76,8 +76,7 @@ class Likelihood(Module):
     def step(self, x: np.ndarray, out: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
         """Σ log p(x | z) over the rows, and :meth:`backward` with ``scale``: what a training
         step with one code per example needs."""
-        total = float(np.sum(self.log_prob(x, out)))
-        self.forward(x, out)
+        total = float(np.sum(self.forward(x, out)))  # forward's rows are log_prob's
         return total, self.backward(scale)
 
     def mean(self, out: np.ndarray) -> np.ndarray:
