@@ -17,7 +17,16 @@ imports numpy and nothing else that draws: the views (matplotlib, ipywidgets) ar
 from ``vae_lib.views`` by whoever shows something.
 """
 
-from .core.autoregressive import MADE, MaskedLinear, causal_window_mask, made_degrees, made_masks
+from .core.autoregressive import (
+    MADE,
+    AutoregressiveNetwork,
+    MaskedLinear,
+    causal_window_mask,
+    made_degrees,
+    made_masks,
+    receptive_field_masks,
+    wavefront_steps,
+)
 from .core.distributions import (
     bernoulli_log_likelihood,
     bernoulli_log_likelihood_grad,
@@ -73,6 +82,8 @@ from .models import (
     VQVAE,
     AFPriorConfig,
     AFPriorVAE,
+    AFPriorVLAE,
+    AFPriorVLAEConfig,
     CVAEConfig,
     HVAEConfig,
     IAFPosteriorConfig,
@@ -155,6 +166,11 @@ __all__ = [
     "MaskedLinear",
     "LossTerms",
     "MADE",
+    "AutoregressiveNetwork",
+    "receptive_field_masks",
+    "wavefront_steps",
+    "AFPriorVLAE",
+    "AFPriorVLAEConfig",
     "MLP",
     "MODELS",
     "Model",

@@ -8,10 +8,14 @@ from vae_lib import Adam
 from vae_lib.core.autoregressive import (
     FULL,
     MADE,
+    AutoregressiveNetwork,
     MaskedLinear,
     causal_window_mask,
+    check_steps,
     made_degrees,
     made_masks,
+    receptive_field_masks,
+    wavefront_steps,
 )
 from vae_lib.testing import assert_gradient
 
@@ -109,6 +113,19 @@ def test_made_degrees_and_masks():
     # the product of the masks says which input reaches which output: strictly earlier ones
     reach = (masks[0].astype(int) @ masks[1].astype(int)) > 0
     np.testing.assert_array_equal(reach, np.tile(np.triu(np.ones((4, 4), bool), k=1), 2))
+
+
+@pytest.mark.parametrize("width", [3, 10, 50, 783, 800])
+def test_every_input_reaches_some_output_whatever_the_width(width):
+    """A layer narrower than n_in - 1 spreads its degrees: the last inputs are seen too,
+    where taking the degrees in turn left every input after the width-th unseen."""
+    n_in = 784
+    degrees = made_degrees(n_in, (width,))[1]
+    assert degrees.min() == 1 and degrees.max() == n_in - 1
+    masks = made_masks(n_in, (width,))
+    reach = (masks[0].astype(np.int64) @ masks[1].astype(np.int64)) > 0
+    # every input but the last reaches a later output; none reaches itself or an earlier one
+    assert reach[:-1].any(axis=1).all() and not np.tril(reach).any()
 
 
 def test_made_with_one_input_has_constant_output():
@@ -345,3 +362,121 @@ def test_made_refuses_bad_hidden_dims_types():
         MADE(3, (4,), rng, dtype=np.int32)
     made = MADE(3, np.array([4, 5]), rng)  # a 1-D array of widths is a sequence
     assert made.sizes == (3, 4, 5, 3)
+
+
+# ---------------------------------------------------------------------- network over a mask
+def jacobian(network, x):
+    """∂ a(x)_i / ∂ x_j for one image, by the backward pass: (D, D) [j, i]."""
+    d = x.shape[1]
+    rows = []
+    for i in range(d):
+        network.forward(x)
+        dy = np.zeros((1, d))
+        dy[0, i] = 1
+        rows.append(network.backward(dy)[0])
+    return np.array(rows).T
+
+
+@pytest.mark.parametrize("window", [0, 1, 2, 3, FULL])
+@pytest.mark.parametrize("units", [0, 1, 3])
+def test_network_reads_exactly_each_pixels_window(window, units):
+    """By perturbation and by the Jacobian: output i moves with pixel j only if i sees j,
+    and (with positive weights, so no ReLU is dead) with every j it sees."""
+    field = causal_window_mask(4, 5, window)
+    net = AutoregressiveNetwork(field, units, np.random.default_rng(0), dtype=np.float64)
+    for p in net.params:
+        p[...] = np.abs(p) + 0.1
+    x = (np.random.default_rng(1).uniform(size=(1, 20)) < 0.5).astype(np.float64)
+    base = net.forward(x)
+    for j in range(20):
+        x2 = x.copy()
+        x2[0, j] = 1 - x2[0, j]
+        moved = net.forward(x2)[0] != base[0]
+        np.testing.assert_array_equal(moved, field[j], err_msg=f"pixel {j}")
+    jac = jacobian(net, x)
+    assert not np.any(jac[~field])  # strictly upper triangular, and within each window
+
+
+@pytest.mark.parametrize("window", [1, FULL])
+def test_network_gradients(window):
+    rng = np.random.default_rng(2)
+    net = AutoregressiveNetwork(causal_window_mask(3, 3, window), 2, rng, dtype=np.float64)
+    x = rng.standard_normal((4, 9))
+    r = rng.standard_normal((4, 9))
+
+    def loss():
+        return float(np.sum(net.forward(x) * r))
+
+    net.forward(x)
+    dx = net.backward(r)
+    for name, p, g in zip(net.param_names(), net.params, net.grads):
+        assert_gradient(g.copy(), loss, p, name=name)
+    assert_gradient(dx, loss, x, name="x")
+    assert net.param_names() == ["hidden.W", "hidden.b", "output.W", "skip.W"]
+    assert {n: p.shape for n, p in zip(net.param_names(), net.params)} == (
+        AutoregressiveNetwork.param_shapes(9, 2)
+    )
+
+
+def test_full_context_masks_are_made_with_owner_degrees():
+    """For the full context, the owner rule is MADE with degree = the owner's index."""
+    into_hidden, into_output = receptive_field_masks(causal_window_mask(1, 6, FULL), 1)
+    degrees = np.arange(6)  # unit h is owned by pixel h and sees x_{<h}
+    np.testing.assert_array_equal(into_hidden, degrees[None, :] > np.arange(6)[:, None])
+    np.testing.assert_array_equal(
+        into_output, (degrees[:, None] <= np.arange(6)[None, :]) & (degrees[:, None] >= 1)
+    )
+
+
+def test_window_units_are_read_by_their_owner():
+    field = causal_window_mask(5, 5, 1)
+    into_hidden, into_output = receptive_field_masks(field, 2)
+    for p in range(1, 25):
+        assert into_output[2 * p, p] and into_output[2 * p + 1, p]
+        np.testing.assert_array_equal(into_hidden[:, 2 * p], field[:, p])
+
+
+@pytest.mark.parametrize(
+    "field, units, error, match",
+    [
+        (np.ones((3, 3), bool), 1, ValueError, "strictly upper triangular"),
+        (np.zeros((3, 4), bool), 1, ValueError, "square bool array"),
+        (np.zeros((3, 3)), 1, ValueError, "square bool array"),
+        (np.zeros((3, 3), bool), -1, ValueError, "units_per_pixel must be an integer ≥ 0"),
+        (np.zeros((3, 3), bool), 1.5, TypeError, "units_per_pixel must be an integer ≥ 0"),
+    ],
+)
+def test_network_bad_arguments(field, units, error, match):
+    with pytest.raises(error, match=match):
+        AutoregressiveNetwork(field, units, np.random.default_rng(0))
+
+
+def test_network_size_is_counted_before_allocating():
+    peak, err = peak_bytes(
+        lambda: AutoregressiveNetwork(np.zeros((3000, 3000), bool), 10, np.random.default_rng(0))
+    )
+    assert isinstance(err, ValueError) and "array entries" in str(err)
+    assert peak < 100e6  # only the caller's (3000, 3000) mask exists
+
+
+# ---------------------------------------------------------------------- wavefront
+@pytest.mark.parametrize("window, n_steps", [(1, 82), (2, 109), (3, 136), (5, 190), (FULL, 784)])
+def test_wavefront_of_a_window_on_the_digits(window, n_steps):
+    """Pixel (r, c) comes at step (w + 1) r + c: the longest chain of a 28 × 28 window."""
+    field = causal_window_mask(28, 28, window)
+    steps = wavefront_steps(field)
+    assert steps.max() + 1 == n_steps
+    if window != FULL:
+        r, c = np.divmod(np.arange(784), 28)
+        np.testing.assert_array_equal(steps, (window + 1) * r + c)
+    check_steps(steps, field)  # every pixel's parents come at earlier steps
+
+
+def test_a_schedule_that_draws_a_pixel_before_its_parents_is_refused():
+    field = causal_window_mask(3, 3, 1)
+    steps = wavefront_steps(field)
+    steps[4] = steps[3]  # pixel 4 sees pixel 3
+    with pytest.raises(ValueError, match="pixel 4 is scheduled at step"):
+        check_steps(steps, field)
+    with pytest.raises(ValueError, match="one step per pixel"):
+        check_steps(np.arange(8), field)

@@ -37,7 +37,16 @@ SMALL = {
     ),
     # a 1x6 row of pixels (the default shape of 6), each seeing the two before it
     "vlae": vae_lib.VLAEConfig(
-        input_dim=6, hidden_dims=(5,), latent_dim=2, window=2, dtype="float64"
+        input_dim=6, hidden_dims=(5,), latent_dim=2, window=2, units_per_pixel=2, dtype="float64"
+    ),
+    "af_prior_vlae": vae_lib.AFPriorVLAEConfig(
+        input_dim=6,
+        hidden_dims=(5,),
+        latent_dim=2,
+        flow_hidden_dims=(3,),
+        window="full",
+        units_per_pixel=1,
+        dtype="float64",
     ),
     "vqvae": vae_lib.VQVAEConfig(
         input_dim=6, hidden_dims=(5,), n_positions=3, code_dim=2, codebook_size=4, dtype="float64"
@@ -68,6 +77,17 @@ LARGE = {
     ),
     "vlae": vae_lib.VLAEConfig(
         input_dim=784, hidden_dims=(64,), latent_dim=8, window=3, dtype="float64"
+    ),
+    # without hidden units: a unit that reads a few binary pixels sits near its ReLU's kink
+    # for some image, and a directional difference across 10⁵ parameters meets one; the
+    # small cases check the hidden layer entry by entry
+    "af_prior_vlae": vae_lib.AFPriorVLAEConfig(
+        input_dim=784,
+        hidden_dims=(64,),
+        latent_dim=8,
+        flow_hidden_dims=(16,),
+        window=1,
+        dtype="float64",
     ),
     "hvae": vae_lib.HVAEConfig(
         input_dim=784,
@@ -254,7 +274,7 @@ def given_for(name, n, images):
     kind = model_name(name)
     if kind == "cvae":
         return np.arange(n) % 4  # labels
-    if kind == "vlae":
+    if kind in ("vlae", "af_prior_vlae"):
         return images[:n]  # the pixels before each pixel
     return None
 

@@ -47,6 +47,9 @@ def test_config_defaults_and_round_trip_through_json():
         ({"image_shape": (3, 5)}, ValueError, r"image_shape \(3, 5\) has 15 pixels"),
         ({"image_shape": (12,)}, ValueError, r"image_shape must be \(height, width\)"),
         ({"image_shape": (0, 12)}, ValueError, "image_shape entry must be at least 1"),
+        ({"units_per_pixel": -1}, ValueError, "units_per_pixel must be an integer ≥ 0"),
+        ({"units_per_pixel": 1.0}, ValueError, "units_per_pixel must be an integer ≥ 0"),
+        ({"units_per_pixel": 10**9}, ValueError, "asks for .* array entries"),
     ],
 )
 def test_bad_config(fields, error, match):
@@ -55,14 +58,15 @@ def test_bad_config(fields, error, match):
 
 
 # ---------------------------------------------------------------------- the decoder
-def test_factorized_vlae_is_the_vae():
-    """At w = 0 the masked layer sees nothing: the same seed gives the VAE's loss and
-    gradients (the masked layer's bias starts at 0 and its weights are all masked)."""
+@pytest.mark.parametrize("units", [0, 2])
+def test_factorized_vlae_is_the_vae(units):
+    """At w = 0 the network sees nothing and has no bias of its own: the same seed gives the
+    VAE's loss and gradients, and training leaves the network at 0."""
     vae = VAE(
         VAEConfig(input_dim=12, hidden_dims=(7,), latent_dim=2, dtype="float64"),
         np.random.default_rng(3),
     )
-    vlae = make(window=0, seed=3)
+    vlae = make(window=0, seed=3, units_per_pixel=units)
     assert vlae.n_autoregressive_weights == 0
     x = binary(5, 12)
     eps = np.random.default_rng(4).standard_normal((5, 2))
@@ -70,13 +74,17 @@ def test_factorized_vlae_is_the_vae():
     assert a.loss == pytest.approx(b.loss, abs=1e-12)
     for name, g, h in zip(vae.param_names(), vae.grads, vlae.grads):
         np.testing.assert_allclose(g, h, atol=1e-12, err_msg=name)
-    assert np.all(vlae.decoder.autoregressive.dW == 0)
+    for g in vlae.decoder.network.grads:
+        assert np.all(g == 0)
 
 
+@pytest.mark.parametrize("units", [0, 3])
 @pytest.mark.parametrize("window", [0, 1, 2, "full"])
-def test_decoder_is_autoregressive_by_perturbation(window):
+def test_decoder_is_autoregressive_by_perturbation(window, units):
     """Changing pixel j moves the logit of pixel i exactly when i sees j: never i ≤ j."""
-    model = make(window=window)
+    model = make(window=window, units_per_pixel=units)
+    for p in model.decoder.network.params:  # no ReLU unit left dead by chance
+        p[...] = np.abs(p) + 0.1
     d = model.config.input_dim
     mask = causal_window_mask(3, 4, window)
     rng = np.random.default_rng(5)
@@ -92,11 +100,11 @@ def test_decoder_is_autoregressive_by_perturbation(window):
 
 
 def test_masked_weights_stay_zero_in_training():
-    model = make(window=1)
+    model = make(window=1, units_per_pixel=2)
     x = binary(40, 12)
     fit(model, x, epochs=3, batch_size=10, rng=np.random.default_rng(0), progress=False)
-    ar = model.decoder.autoregressive
-    assert np.all(ar.W[~ar.mask] == 0) and np.all(ar.W[ar.mask] != 0)
+    for layer in model.decoder.network.layers:
+        assert np.all(layer.W[~layer.mask] == 0) and np.all(layer.W[layer.mask] != 0)
 
 
 def test_decoder_needs_the_image():
@@ -112,8 +120,8 @@ def test_decoder_needs_the_image():
 def test_p_x_given_z_sums_to_one():
     """Σ over all 2^D binary images of p(x | z) is 1: the product of the conditionals is a
     distribution (D = 8, so 256 images)."""
-    model = make(window=1, shape=(2, 4))
-    for p in model.decoder.autoregressive.params:  # make the autoregressive term strong
+    model = make(window=1, shape=(2, 4), units_per_pixel=2)
+    for p in model.decoder.network.params:  # make the autoregressive term strong
         p *= 20
     images = np.array(list(itertools.product([0.0, 1.0], repeat=8)))
     z = np.repeat(np.random.default_rng(0).standard_normal((1, 2)), len(images), axis=0)
@@ -122,7 +130,7 @@ def test_p_x_given_z_sums_to_one():
 
 
 def test_log_joint_pairs_is_teacher_forcing_for_every_pair():
-    model = make(window="full")
+    model = make(window="full", units_per_pixel=2)
     x, z = binary(3, 12), np.random.default_rng(1).standard_normal((4, 2))
     pairs = model.log_joint_pairs(x, z)
     for n in range(3):
@@ -134,19 +142,26 @@ def test_log_joint_pairs_is_teacher_forcing_for_every_pair():
 
 
 # ---------------------------------------------------------------------- sampling
-def test_ancestral_probabilities_are_the_teacher_forced_ones():
-    """Teacher forcing on a sampled image gives back the probabilities it was drawn from."""
-    model = make(window=2)
+@pytest.mark.parametrize("units", [0, 2])
+@pytest.mark.parametrize("window", [1, 2, "full"])
+def test_ancestral_probabilities_are_the_teacher_forced_ones(window, units):
+    """Teacher forcing on a sampled image gives back the probabilities it was drawn from,
+    and drawing by wavefront or pixel by pixel gives the same images."""
+    model = make(window=window, shape=(4, 5), units_per_pixel=units)
     z = np.random.default_rng(2).standard_normal((6, 2))
     x, probs = model.sample_images(z, np.random.default_rng(3), return_probs=True)
     assert set(np.unique(x)) <= {0.0, 1.0}
     np.testing.assert_allclose(probs, model.decode_mean(z, x), rtol=1e-12)
+    raster = model.sample_images(z, np.random.default_rng(3), order="raster")
+    np.testing.assert_array_equal(x, raster)
+    with pytest.raises(ValueError, match="order must be one of"):
+        model.sample_images(z, np.random.default_rng(3), order="diagonal")
 
 
 def test_ancestral_samples_follow_p_x_given_z():
     """The frequency of each of the 2^4 images among 40,000 samples matches p(x | z)."""
-    model = make(window="full", shape=(2, 2))
-    for p in model.decoder.autoregressive.params:
+    model = make(window="full", shape=(2, 2), units_per_pixel=2)
+    for p in model.decoder.network.params:
         p *= 10  # strong dependencies, so that a wrong order or parent set would show
     n = 40_000
     z = np.repeat(np.random.default_rng(0).standard_normal((1, 2)), n, axis=0)
@@ -210,3 +225,46 @@ def test_autoregression_helps_on_textured_data():
         )
         elbo[window] = float(np.mean(model.elbo(x, np.random.default_rng(3)).elbo))
     assert elbo[1] > elbo[0] + 2.0
+
+
+def test_a_doctored_image_size_is_refused_before_any_mask_is_made():
+    """A config whose D × D masks would take gigabytes is refused by the config itself."""
+    with pytest.raises(ValueError, match="asks for .* array entries"):
+        VLAEConfig(input_dim=110 * 110, window=1, units_per_pixel=2)
+
+
+def test_several_codes_per_image_read_the_image_once():
+    """Teacher forcing with m·N codes for N images: m blocks, each the N images' logits."""
+    model = make(window=1, units_per_pixel=2)
+    x, z = binary(3, 12), np.random.default_rng(4).standard_normal((6, 2))
+    with model.decoder.teacher_forcing(x):
+        both = model.decoder.forward(z)
+    np.testing.assert_allclose(both[:3], model.decode(z[:3], x), rtol=1e-12)
+    np.testing.assert_allclose(both[3:], model.decode(z[3:], x), rtol=1e-12)
+    with model.decoder.teacher_forcing(x), pytest.raises(ValueError, match="not a multiple"):
+        model.decoder.forward(z[:4])
+
+
+def test_af_prior_vlae_is_the_flow_prior_with_the_autoregressive_decoder():
+    """The paper's model: its gradients are exact, its pairs use the flow prior, and it
+    samples codes from the flow."""
+    config = vae_lib.AFPriorVLAEConfig(
+        input_dim=12,
+        hidden_dims=(7,),
+        latent_dim=3,
+        flow_hidden_dims=(4,),
+        window=1,
+        units_per_pixel=2,
+        image_shape=(3, 4),
+        dtype="float64",
+    )
+    model = vae_lib.AFPriorVLAE(config, np.random.default_rng(0))
+    x = binary(4, 12)
+    check_model_gradients(model, x, np.random.default_rng(1), entrywise=True)
+    z = np.random.default_rng(2).standard_normal((5, 3))
+    pairs = model.log_joint_pairs(x, z)
+    xs = np.repeat(x[:1], 5, axis=0)
+    expected = bernoulli_log_likelihood_kernel(xs, model.decode(z, xs)) + model.log_prior(z)
+    np.testing.assert_allclose(pairs[0], expected, rtol=1e-10)
+    codes, images = model.sample(3, np.random.default_rng(3))
+    assert codes.shape == (3, 3) and set(np.unique(images)) <= {0.0, 1.0}

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .nn import ACTIVATION_LAYERS, MAX_PARAMS, MLP, Linear, check_network
+from .distributions import sigmoid
+from .nn import ACTIVATION_LAYERS, MAX_PARAMS, MLP, Linear, Module, check_network
 from .validation import (
     check_float_dtype,
     check_positive_int,
@@ -53,9 +54,12 @@ class MaskedLinear(Linear):
         ``mask[j, i]`` is True where input j may reach output i.
     rng : numpy.random.Generator
     dtype : numpy dtype
+    bias : bool
+        Without a bias, b is held at 0 and is not a parameter (for a layer whose output is
+        added to another that has one).
     """
 
-    def __init__(self, mask, rng: np.random.Generator, dtype=np.float32):
+    def __init__(self, mask, rng: np.random.Generator, dtype=np.float32, bias: bool = True):
         mask = np.asarray(mask)
         if mask.dtype != np.bool_ or mask.ndim != 2 or 0 in mask.shape:
             raise ValueError(
@@ -76,13 +80,33 @@ class MaskedLinear(Linear):
         self._m = self.mask.astype(self.W.dtype)
         self.W *= self._m
         self._W_masked = np.empty_like(self.W)
+        self.has_bias = bool(bias)
+        if not self.has_bias:
+            self.b[...] = 0
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        return [self.W, self.b] if self.has_bias else [self.W]
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        return [self.dW, self.db] if self.has_bias else [self.dW]
+
+    def param_names(self) -> list[str]:
+        return ["W", "b"] if self.has_bias else ["W"]
+
+    @property
+    def masked_weights(self) -> np.ndarray:
+        """W ⊙ M, a new array."""
+        return self.W * self._m
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, n_in) -> (N, n_out)."""
         np.multiply(self.W, self._m, out=self._W_masked)
         self._x = x
         y = x @ self._W_masked
-        y += self.b
+        if self.has_bias:
+            y += self.b
         return y
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
@@ -91,7 +115,8 @@ class MaskedLinear(Linear):
             raise RuntimeError("MaskedLinear.backward was called before forward")
         np.matmul(self._x.T, dy, out=self.dW)
         self.dW *= self._m
-        np.sum(dy, axis=0, out=self.db)
+        if self.has_bias:
+            np.sum(dy, axis=0, out=self.db)
         return dy @ self._W_masked.T if need_input_grad else None
 
 
@@ -135,10 +160,14 @@ def made_degrees(
 ) -> list[np.ndarray]:
     r"""The degree of every unit of a MADE network, input layer first, output layer last.
 
-    Input j (0-based) has degree j + 1. Hidden units take the degrees 1, …, n_in - 1 in turn
-    (unit k of a layer has degree k mod (n_in - 1) + 1; every degree is 1 when n_in = 1), so a
-    layer at least n_in - 1 wide has every degree. The outputs come in ``n_out_per_input``
-    blocks of n_in: output column b·n_in + i belongs to input i and has degree i + 1.
+    Input j (0-based) has degree j + 1. The hidden units of a layer at least n_in - 1 wide
+    take the degrees 1, …, n_in - 1 in turn (unit k has degree k mod (n_in - 1) + 1), so every
+    degree is there. A narrower layer cannot have every degree; its units spread theirs evenly
+    from 1 to n_in - 1, both ends included (unit k of a layer of width H ≥ 2 has degree
+    1 + ⌊k (n_in - 2) / (H - 1)⌋), so that some unit sees every input but the last, where
+    taking the degrees in turn would leave every input after the H-th unseen. Every degree
+    is 1 when n_in = 1. The outputs come in ``n_out_per_input`` blocks of n_in: output column
+    b·n_in + i belongs to input i and has degree i + 1.
 
     A unit of degree m may depend only on the inputs of degree ≤ m; an output of degree i + 1
     only on inputs of degree < i + 1, i.e. on x_0, …, x_{i-1}.
@@ -151,8 +180,12 @@ def made_degrees(
     check_size(sum(sizes), f"made_degrees({_made_arguments(sizes)})")
     n_in, hidden_dims, n_out_per_input = sizes[0], sizes[1:-1], sizes[-1] // sizes[0]
     degrees = [np.arange(1, n_in + 1)]
+    n_degrees = max(n_in - 1, 1)
     for width in hidden_dims:
-        degrees.append(np.arange(width) % max(n_in - 1, 1) + 1)
+        if width >= n_degrees:
+            degrees.append(np.arange(width) % n_degrees + 1)
+        else:
+            degrees.append(np.arange(width) * (n_degrees - 1) // max(width - 1, 1) + 1)
     degrees.append(np.tile(np.arange(1, n_in + 1), n_out_per_input))
     return degrees
 
@@ -280,3 +313,254 @@ def causal_window_mask(height: int, width: int, window) -> np.ndarray:
     np.logical_and(above[:, None, :, None], near[None, :, None, :], out=mask)  # rows above
     mask[rows, :, rows, :] = left  # the same row: the pixels to the left
     return mask.reshape(d, d)
+
+
+# ---------------------------------------------------------------------- a network over a mask
+def receptive_field_masks(field_mask, units_per_pixel: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The masks of one hidden layer that keeps every pixel's receptive field exact.
+
+    ``field_mask`` (D, D) says what each pixel may see (``field_mask[j, i]``: pixel i sees
+    pixel j), as :func:`causal_window_mask` does. Every pixel p *owns* ``units_per_pixel``
+    hidden units (unit h = p · units_per_pixel + c), and
+
+    - unit h sees exactly what its owner sees: ``into_hidden[j, h] = field_mask[j, p]``;
+    - output i reads unit h only if h sees something and everything h sees, i may see:
+      ``into_output[h, i]`` = (field(p) ≠ ∅ and field(p) ⊆ field(i)).
+
+    So output i depends on no pixel outside its field (its receptive field is exact, and
+    causality follows from the field's), and on all of it, through the units it owns. For
+    the full context (field(i) = {j < i}) output i reads the units of owners 1 … i: MADE's
+    masks with the owner's index as the unit's degree (Germain et al. 2015). For a window,
+    the fields of different pixels are translates of one another and rarely nested: output i
+    reads its own units and a few of the image's border.
+
+    Returns
+    -------
+    into_hidden : ndarray of bool, shape (D, D · units_per_pixel)
+    into_output : ndarray of bool, shape (D · units_per_pixel, D)
+    """
+    field = _check_field_mask(field_mask)
+    k = check_positive_int(units_per_pixel, "units_per_pixel")
+    d = len(field)
+    check_size(
+        2 * d * d * k + 3 * d * d, f"the masks of {k} hidden units per pixel over {d} pixels"
+    )
+    seen = field.astype(np.float32)
+    # nested[p, i]: field(p) ⊆ field(i), i.e. p sees no pixel i does not (a count of 0);
+    # counts are at most D, exact in float32
+    outside = seen.T @ (~field).astype(np.float32)
+    nested = (outside == 0) & field.any(axis=0)[:, None]
+    return np.repeat(field, k, axis=1), np.repeat(nested, k, axis=0)
+
+
+def _check_field_mask(field_mask) -> np.ndarray:
+    field = np.asarray(field_mask)
+    if (
+        field.dtype != np.bool_
+        or field.ndim != 2
+        or field.shape[0] != field.shape[1]
+        or field.size == 0
+    ):
+        raise ValueError(
+            "the field mask must be a square bool array (D, D), mask[j, i] whether pixel i "
+            f"sees pixel j; got dtype {field.dtype} and shape {field.shape}"
+        )
+    if np.any(np.tril(field)):
+        raise ValueError(
+            "the field mask must be strictly upper triangular (pixel i sees only pixels j < i)"
+        )
+    return field
+
+
+class AutoregressiveNetwork(Module):
+    r"""The part of an autoregressive decoder's logits that reads the pixels:
+
+    .. math:: a(x) = \mathrm{ReLU}\big(x (W_1 \odot M_1) + b_1\big) (W_2 \odot M_2)
+                     + x (A \odot F),
+
+    one hidden layer of masked ReLU units (:func:`receptive_field_masks`, ``units_per_pixel``
+    per pixel) plus a masked linear skip over the pixels, F the field mask itself. Output i
+    depends only on the pixels of field(i). Neither output layer has a bias: ``a`` is added
+    to logits that have one. With ``units_per_pixel=0`` only the skip is left, the fully
+    visible sigmoid belief net's linear layer.
+
+    Parameters
+    ----------
+    field_mask : ndarray of bool, shape (D, D)
+        ``field_mask[j, i]`` whether pixel i sees pixel j; strictly upper triangular.
+    units_per_pixel : int ≥ 0
+    rng : numpy.random.Generator
+    dtype : numpy dtype
+    """
+
+    def __init__(
+        self, field_mask, units_per_pixel: int, rng: np.random.Generator, dtype=np.float32
+    ):
+        field = _check_field_mask(field_mask)
+        if isinstance(units_per_pixel, bool) or not isinstance(units_per_pixel, (int, np.integer)):
+            raise TypeError(
+                f"units_per_pixel must be an integer ≥ 0; got {describe_value(units_per_pixel)}"
+            )
+        if units_per_pixel < 0:
+            raise ValueError(f"units_per_pixel must be an integer ≥ 0; got {units_per_pixel}")
+        rng = check_rng(rng)
+        d, k = len(field), int(units_per_pixel)
+        what = f"an autoregressive network of {k} units per pixel over {d} pixels"
+        check_size(self.n_allocated(d, k), what)
+        self.field = field.copy()
+        self.field.setflags(write=False)
+        self.units_per_pixel = k
+        self.hidden: MaskedLinear | None = None
+        if k:
+            into_hidden, into_output = receptive_field_masks(field, k)
+            self.hidden = MaskedLinear(into_hidden, rng, dtype)
+            self.relu = ACTIVATION_LAYERS["relu"]()
+            self.output = MaskedLinear(into_output, rng, dtype, bias=False)
+        self.skip = MaskedLinear(field, rng, dtype, bias=False)
+
+    @staticmethod
+    def n_allocated(d: int, k: int) -> int:
+        """The array entries a network over d pixels with k units per pixel allocates (masks,
+        weights, gradients and buffers), counted before any is made."""
+        masks = 2 * d * d * k + 3 * d * d if k else 0
+        layers = _masked_linear_entries(d, d * k) + _masked_linear_entries(d * k, d) if k else 0
+        return masks + layers + _masked_linear_entries(d, d)
+
+    @staticmethod
+    def param_shapes(d: int, units_per_pixel: int) -> dict[str, tuple[int, ...]]:
+        """Every parameter's shape, by name, without making the network."""
+        h = d * units_per_pixel
+        hidden = {"hidden.W": (d, h), "hidden.b": (h,), "output.W": (h, d)} if h else {}
+        return {**hidden, "skip.W": (d, d)}
+
+    @property
+    def layers(self) -> list[MaskedLinear]:
+        return [self.hidden, self.output, self.skip] if self.hidden else [self.skip]
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        return [p for layer in self.layers for p in layer.params]
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        return [g for layer in self.layers for g in layer.grads]
+
+    def param_names(self) -> list[str]:
+        names = ("hidden", "output", "skip") if self.hidden else ("skip",)
+        return [f"{n}.{p}" for n, layer in zip(names, self.layers) for p in layer.param_names()]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x : (N, D) -> a(x) : (N, D); output i a function of the pixels of field(i)."""
+        out = self.skip.forward(x)
+        if self.hidden is not None:
+            out += self.output.forward(self.relu.forward(self.hidden.forward(x)))
+        return out
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """dy : (N, D) -> dx : (N, D) (or None); fills every layer's gradients."""
+        dx = self.skip.backward(dy, need_input_grad)
+        if self.hidden is not None:
+            dh = self.relu.backward(self.output.backward(dy))
+            dx_hidden = self.hidden.backward(dh, need_input_grad)
+            if need_input_grad:
+                dx += dx_hidden
+        return dx
+
+    def sample(self, base_logits: np.ndarray, u: np.ndarray, steps: np.ndarray):
+        r"""Draw x with p(x_i = 1 | x_{<i}) = σ(base_i + a(x)_i), pixels in ``steps`` order.
+
+        Pixels of one step are drawn together (``steps`` from :func:`wavefront_steps`, or
+        ``np.arange(D)`` for one pixel at a time); each hidden unit is computed once, at the
+        first step that reads it, when all that it sees has been drawn. The work is one
+        forward pass's, whatever the number of steps.
+
+        Parameters
+        ----------
+        base_logits : ndarray (N, D)
+            The part of each logit that reads no pixel (g(z) with its bias).
+        u : ndarray (N, D)
+            Uniforms on [0, 1): x_i = [u_i < σ(ℓ_i)].
+        steps : int ndarray (D,)
+            Pixel i is drawn at step ``steps[i]``; every pixel it sees must come earlier.
+
+        Returns
+        -------
+        x, probs : ndarrays (N, D), the model's dtype
+        """
+        d = len(self.field)
+        steps = check_steps(steps, self.field)
+        n = len(base_logits)
+        dtype = self.skip.W.dtype
+        x = np.zeros((n, d), dtype=dtype)
+        probs = np.empty((n, d), dtype=dtype)
+        skip = self.skip.masked_weights
+        if self.hidden is not None:
+            into_hidden, b = self.hidden.masked_weights, self.hidden.b
+            into_output = self.output.masked_weights
+            reads = self.output.mask
+            hidden = np.zeros((n, into_hidden.shape[1]), dtype=dtype)
+            computed = np.zeros(into_hidden.shape[1], dtype=bool)
+        for pixels in step_groups(steps):
+            logits = base_logits[:, pixels] + x @ skip[:, pixels]
+            if self.hidden is not None:
+                new = np.flatnonzero(reads[:, pixels].any(axis=1) & ~computed)
+                if new.size:
+                    hidden[:, new] = np.maximum(x @ into_hidden[:, new] + b[new], 0)
+                    computed[new] = True
+                logits += hidden @ into_output[:, pixels]
+            probs[:, pixels] = sigmoid(logits)
+            x[:, pixels] = u[:, pixels] < probs[:, pixels]
+        return x, probs
+
+
+# ---------------------------------------------------------------------- sampling order
+def wavefront_steps(field_mask) -> np.ndarray:
+    r"""The earliest step at which each pixel can be drawn: 0 for a pixel that sees nothing,
+    else one more than the latest step among the pixels it sees.
+
+    Pixels of the same step do not see one another, so an autoregressive sampler can draw
+    them together: the number of sequential steps is ``steps.max() + 1``, the longest chain
+    of dependencies, instead of D. For the window w of :func:`causal_window_mask` on an
+    image at least w + 1 pixels wide, pixel (r, c) comes at step (w + 1) r + c; for the
+    full context, pixel i at step i.
+
+    Returns
+    -------
+    int ndarray (D,)
+    """
+    field = _check_field_mask(field_mask)
+    steps = np.zeros(len(field), dtype=np.int64)
+    for i in range(1, len(field)):  # the pixels i sees come before it in raster order
+        parents = field[:i, i]
+        if parents.any():
+            steps[i] = steps[:i][parents].max() + 1
+    return steps
+
+
+def check_steps(steps, field_mask: np.ndarray) -> np.ndarray:
+    """``steps`` as an int array (D,) if every pixel comes after every pixel it sees, else
+    a ``ValueError`` naming the first pixel that does not."""
+    s = np.asarray(steps)
+    d = len(field_mask)
+    if s.shape != (d,) or not np.issubdtype(s.dtype, np.integer):
+        raise ValueError(
+            f"steps must be an integer array of shape ({d},), one step per pixel; got "
+            f"{describe_value(steps)}"
+        )
+    # the latest step among each pixel's parents must be below its own
+    latest = np.where(field_mask, s[:, None], np.iinfo(np.int64).min).max(axis=0)
+    early = np.flatnonzero(latest >= s)
+    if early.size:
+        i = int(early[0])
+        raise ValueError(
+            f"pixel {i} is scheduled at step {int(s[i])}, not after every pixel it sees (one "
+            f"comes at step {int(latest[i])})"
+        )
+    return s.astype(np.int64)
+
+
+def step_groups(steps: np.ndarray) -> list[np.ndarray]:
+    """The pixels of each step, in step order: a list of index arrays."""
+    order = np.argsort(steps, kind="stable")
+    bounds = np.flatnonzero(np.diff(steps[order])) + 1
+    return np.split(order, bounds)

@@ -8,12 +8,14 @@ from .hvae import HVAE, HVAEConfig
 from .iwae import IWAE, IWAEConfig
 from .latent_model import LatentModel, LikelihoodConfig, NetworkConfig
 from .vae import VAE, VAEConfig
-from .vlae import VLAE, VLAEConfig
+from .vlae import VLAE, AFPriorVLAE, AFPriorVLAEConfig, VLAEConfig
 from .vqvae import VQVAE, VQVAEConfig
 
 __all__ = [
     "AFPriorConfig",
     "AFPriorVAE",
+    "AFPriorVLAE",
+    "AFPriorVLAEConfig",
     "IAFPosteriorConfig",
     "IAFPosteriorVAE",
     "CVAE",

@@ -172,6 +172,10 @@ class GaussianLatentModel(LatentModel):
         """
         x = self.check_data(x)
         z = check_array(z, "z", shape=(None, self.config.latent_dim))
-        outs = self.decoder.forward(z.astype(self.dtype))  # (G, D)
+        check_size(len(z) * self.config.input_dim, f"{len(z)} codes")
         log_prior = standard_normal_log_density_kernel(z.astype(np.float64))  # (G,)
-        return self.likelihood.log_prob_pairs(x, outs) + log_prior
+        return self.log_likelihood_pairs(x, z) + log_prior
+
+    def log_likelihood_pairs(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """log p(x | z) for every checked example (N, D) and code (G, K): (N, G), float64."""
+        return self.likelihood.log_prob_pairs(x, self.decoder.forward(z.astype(self.dtype)))

@@ -6,18 +6,27 @@ of the pixels before it that lie in a causal window W(i) (:func:`~vae_lib.core.a
 causal_window_mask`):
 
 .. math:: p_\theta(x \mid z) = \prod_{i=1}^{D} \mathrm{Bernoulli}\big(x_i;\ \sigma(\ell_i)\big),
-          \qquad \ell_i = g_\theta(z)_i + \sum_{j \in W(i)} A_{ji}\, x_j + b_i,
+          \qquad \ell_i = g_\theta(z)_i + a_\theta(x)_i,
 
-with g an MLP and A a weight matrix masked to the window, one :class:`~vae_lib.core.
-autoregressive.MaskedLinear` layer. A window of w = 0 is empty and gives the VAE's factorized
-decoder; ``"full"`` lets pixel i see every earlier pixel. Every window is the same code.
+with g an MLP of the code and a an :class:`~vae_lib.core.autoregressive.AutoregressiveNetwork`
+of the pixels: one hidden layer of masked ReLU units, ``units_per_pixel`` for each pixel, plus
+a masked linear layer, with output i reading only the pixels of the window W(i). The code
+enters only through g, added to the logits. A window of w = 0 is empty and gives the VAE's
+factorized decoder; ``"full"`` lets pixel i see every earlier pixel. Every window is the same
+code.
 
 Training uses *teacher forcing*: in log p(x | z) every ℓ_i is computed from the observed
 pixels x_{<i}, so the whole likelihood is one parallel pass, and log p(x | z) is the VAE's
 Bernoulli log-likelihood Σ_i x_i ℓ_i - softplus(ℓ_i) with logits that also depend on x. The
 VAE's ELBO, its backward pass, its importance weights, KL warm-up and free bits therefore
 apply unchanged once the decoder sees x: :meth:`AutoregressiveDecoder.teacher_forcing` gives
-it x for the length of one VAE computation. Sampling is ancestral, pixel by pixel.
+it x for the length of one VAE computation. Sampling is ancestral: pixel by pixel, or by
+wavefront, every pixel whose window is drawn at once (:func:`~vae_lib.core.autoregressive.
+wavefront_steps`).
+
+The decoder is a mixin, :class:`AutoregressiveDecoding`, over any Gaussian-latent model: with
+the VAE it is the :class:`VLAE`; with the autoregressive-flow prior it is the paper's model,
+:class:`AFPriorVLAE`.
 
 The point of the window (Chen et al. 2017, sec. 3): a decoder that can model local texture
 itself but cannot see far has to take the global shape of a digit from z, so the code keeps
@@ -33,22 +42,33 @@ from math import isqrt
 
 import numpy as np
 
-from ..core.autoregressive import FULL, MaskedLinear, causal_window_mask
-from ..core.distributions import (
-    sigmoid,
-    sigmoid_and_softplus_kernel,
-    standard_normal_log_density_kernel,
+from ..core.autoregressive import (
+    FULL,
+    AutoregressiveNetwork,
+    causal_window_mask,
+    wavefront_steps,
 )
+from ..core.distributions import sigmoid_and_softplus_kernel
 from ..core.nn import MLP, Module
-from ..core.validation import check_array, check_positive_int, check_rng, check_size
+from ..core.validation import (
+    check_positive_int,
+    check_rng,
+    check_size,
+    describe_value,
+)
 from .base import register
+from .flows import AFPriorConfig, AFPriorVAE
 from .latent_model import QUIET
 from .vae import VAE, VAEConfig
 
+#: The orders :meth:`AutoregressiveDecoding.sample_images` draws pixels in.
+SAMPLING_ORDERS = ("wavefront", "raster")
+
 
 @dataclass(frozen=True)
-class VLAEConfig(VAEConfig):
-    """A :class:`VAEConfig`, the image's shape and the decoder's causal window.
+class AutoregressiveDecoderConfig:
+    """The decoder's settings, shared by the configs of :class:`VLAE` and :class:`AFPriorVLAE`
+    (a mixin before the config of the model it extends).
 
     Attributes
     ----------
@@ -56,12 +76,16 @@ class VLAEConfig(VAEConfig):
         w of :func:`~vae_lib.core.autoregressive.causal_window_mask`: pixel i sees the
         earlier pixels in the w rows above it and w columns either side; 0 sees nothing (the
         VAE's decoder), ``"full"`` every earlier pixel.
+    units_per_pixel : int ≥ 0
+        Hidden ReLU units each pixel owns in the autoregressive network (0: the network is a
+        masked linear layer alone).
     image_shape : (height, width), optional
         With height · width = input_dim. By default a square image when input_dim is a
         perfect square, else a single row of input_dim pixels.
     """
 
     window: int | str = 1
+    units_per_pixel: int = 0
     image_shape: tuple[int, int] | None = None
 
     def __post_init__(self):
@@ -79,6 +103,10 @@ class VLAEConfig(VAEConfig):
             raise ValueError(f"window must be an integer ≥ 0 or {FULL!r}; got {w!r}")
         if w != FULL:
             object.__setattr__(self, "window", int(w))
+        k = self.units_per_pixel
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"units_per_pixel must be an integer ≥ 0; got {describe_value(k)}")
+        object.__setattr__(self, "units_per_pixel", int(k))
         if self.image_shape is not None:
             if isinstance(self.image_shape, (str, bytes)) or not hasattr(
                 self.image_shape, "__len__"
@@ -95,6 +123,13 @@ class VLAEConfig(VAEConfig):
                     f"{self.input_dim}"
                 )
             object.__setattr__(self, "image_shape", (int(shape[0]), int(shape[1])))
+        # everything the decoder's masks imply, counted before any is made: the window's
+        # (D, D) mask and the network's masks, weights and buffers
+        d = self.input_dim
+        check_size(
+            d * d + AutoregressiveNetwork.n_allocated(d, self.units_per_pixel),
+            f"an autoregressive decoder of {self.units_per_pixel} units per pixel over {d} pixels",
+        )
 
     @property
     def height_width(self) -> tuple[int, int]:
@@ -105,36 +140,41 @@ class VLAEConfig(VAEConfig):
         return (side, side) if side * side == self.input_dim else (1, self.input_dim)
 
 
-class AutoregressiveDecoder(Module):
-    r"""Logits ℓ = g(z) + x (A ⊙ M) + b: an MLP of the code plus a masked layer of the image.
+@dataclass(frozen=True)
+class VLAEConfig(AutoregressiveDecoderConfig, VAEConfig):
+    """A :class:`VAEConfig` and the autoregressive decoder's settings
+    (:class:`AutoregressiveDecoderConfig`)."""
 
-    It keeps the layer contract of :mod:`vae_lib.core.nn`. ``forward(z)`` needs the image
-    whose pixels the masked layer reads, given by :meth:`teacher_forcing`; inside that block
-    the masked term x (A ⊙ M) + b is computed once and added to every forward pass (a model
-    evaluating k codes per image pays for it once), and ``backward`` fills the gradients of
-    both parts and returns that of z.
+
+@dataclass(frozen=True)
+class AFPriorVLAEConfig(AutoregressiveDecoderConfig, AFPriorConfig):
+    """An :class:`~vae_lib.models.flows.AFPriorConfig` and the autoregressive decoder's
+    settings (:class:`AutoregressiveDecoderConfig`)."""
+
+
+class AutoregressiveDecoder(Module):
+    r"""Logits ℓ = g(z) + a(x): an MLP of the code plus an autoregressive network of the image.
+
+    It keeps the layer contract of :mod:`vae_lib.core.nn`. ``forward(z)`` needs the images
+    whose pixels the network reads, given by :meth:`teacher_forcing`; inside that block a(x)
+    is computed once and added to every forward pass (a model evaluating several codes per
+    image pays for it once; m·N codes for N images are read as m blocks of N), and
+    ``backward`` fills the gradients of both parts and returns that of z.
 
     Parameters
     ----------
     mlp : MLP
         g, from the code to the D logits.
-    mask : ndarray of bool, shape (D, D)
-        ``mask[j, i]``: whether pixel i sees pixel j (strictly upper triangular).
-    rng : numpy.random.Generator
-        Draws the masked layer's weights.
+    network : AutoregressiveNetwork
+        a, over the D pixels.
     """
 
-    def __init__(self, mlp: MLP, mask: np.ndarray, rng: np.random.Generator):
-        self.mlp = mlp
-        d = mlp.sizes[-1]
-        if mask.shape != (d, d) or np.any(np.tril(mask)):
-            raise ValueError(f"mask must be strictly upper triangular of shape {(d, d)}")
-        self.autoregressive = MaskedLinear(mask, rng, mlp.dtype)
-        # g has a bias already; this one starts at 0, so that the decoder starts as g plus
-        # the masked term alone (at w = 0, as the VAE's decoder)
-        self.autoregressive.b[...] = 0
-        #: for each pixel, the earlier pixels it sees (used by ancestral sampling)
-        self.parents = [np.flatnonzero(column) for column in mask.T]
+    def __init__(self, mlp: MLP, network: AutoregressiveNetwork):
+        if len(network.field) != mlp.sizes[-1]:
+            raise ValueError(
+                f"the network reads {len(network.field)} pixels but g has {mlp.sizes[-1]} outputs"
+            )
+        self.mlp, self.network = mlp, network
         self._context: np.ndarray | None = None
 
     @property
@@ -143,117 +183,118 @@ class AutoregressiveDecoder(Module):
 
     @property
     def mask(self) -> np.ndarray:
-        return self.autoregressive.mask
+        """The window: ``mask[j, i]`` whether pixel i sees pixel j."""
+        return self.network.field
 
     @contextmanager
     def teacher_forcing(self, x: np.ndarray) -> Iterator[None]:
         """Within this block the decoder reads the checked images ``x`` (N, D) as the
         earlier pixels of each output; outside it, it refuses to run."""
-        self._context = self.autoregressive.forward(x)
+        self._context = self.network.forward(x)
         try:
             yield
         finally:
             self._context = None
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        """z : (N, K) -> logits (N, D), with the pixels of :meth:`teacher_forcing`."""
+    def _blocks(self, n_codes: int) -> int:
         if self._context is None:
             raise RuntimeError(
                 "an autoregressive decoder needs the observed image: call it inside "
-                "teacher_forcing(x), or sample with VLAE.sample_images"
+                "teacher_forcing(x), or sample with sample_images"
             )
-        if len(self._context) != len(z):
-            raise ValueError(f"z has {len(z)} rows but {len(self._context)} images were given")
+        n = len(self._context)
+        if n_codes % n:
+            raise ValueError(f"z has {n_codes} rows, not a multiple of the {n} images given")
+        return n_codes // n
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        """z : (m·N, K) -> logits (m·N, D), with the N images of :meth:`teacher_forcing`."""
+        m = self._blocks(len(z))
         logits = self.mlp.forward(z)
-        logits += self._context
+        logits.reshape(m, *self._context.shape)[...] += self._context
         return logits
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        """dy : (N, D) -> dz : (N, K); ∂/∂A = (xᵀ dy) ⊙ M, ∂/∂b = Σₙ dy, and the MLP's."""
-        self.autoregressive.backward(dy, need_input_grad=False)
+        """dy : (m·N, D) -> dz : (m·N, K); fills the network's gradients and the MLP's."""
+        m = self._blocks(len(dy))
+        d_context = dy.reshape(m, *self._context.shape).sum(axis=0) if m > 1 else dy
+        self.network.backward(d_context, need_input_grad=False)
         return self.mlp.backward(dy, need_input_grad=need_input_grad)
 
     @property
     def params(self) -> list[np.ndarray]:
-        return self.mlp.params + self.autoregressive.params
+        return self.mlp.params + self.network.params
 
     @property
     def grads(self) -> list[np.ndarray]:
-        return self.mlp.grads + self.autoregressive.grads
+        return self.mlp.grads + self.network.grads
 
     def param_names(self) -> list[str]:
-        return self.mlp.param_names() + ["ar.W", "ar.b"]
-
-    @staticmethod
-    def param_shapes(sizes) -> dict[str, tuple[int, ...]]:
-        d = sizes[-1]
-        return {**MLP.param_shapes(sizes), "ar.W": (d, d), "ar.b": (d,)}
+        return self.mlp.param_names() + [f"ar.{n}" for n in self.network.param_names()]
 
 
-@register("vlae")
-class VLAE(VAE):
-    """A VAE whose decoder is autoregressive over a causal window of ``config.window``.
+class AutoregressiveDecoding:
+    """What an autoregressive decoder changes in a Gaussian-latent model: a mixin, listed
+    before the model it extends (``class VLAE(AutoregressiveDecoding, VAE)``).
 
-    Training, the ELBO and the importance weights are the VAE's, computed with the observed
-    image given to the decoder (teacher forcing). :meth:`sample` and :meth:`reconstruct`
-    draw images pixel by pixel.
-
-    Parameters
-    ----------
-    config : VLAEConfig
-    rng : numpy.random.Generator
-        Draws the initial weights.
+    The model's own training step, ELBO and importance weights run unchanged with the
+    observed images given to the decoder (teacher forcing); :meth:`sample` and
+    :meth:`reconstruct` draw the images, pixel by pixel or by wavefront.
     """
 
-    config_class = VLAEConfig
-
-    def build(self, rng: np.random.Generator) -> dict:
-        # the VAE's networks, drawn first, so that a VLAE starts from the same encoder and
-        # g as the VAE of the same seed; then the masked layer
-        networks = super().build(rng)
-        networks["decoder"] = AutoregressiveDecoder(
-            networks["decoder"], self.window_mask(self.config), rng
-        )
-        return networks
-
-    @staticmethod
-    def window_mask(config: VLAEConfig) -> np.ndarray:
-        """The decoder's mask (D, D): ``mask[j, i]`` whether pixel i sees pixel j."""
-        return causal_window_mask(*config.height_width, config.window)
+    def make_network(self, part: str, sizes: tuple[int, ...], rng: np.random.Generator) -> Module:
+        mlp = super().make_network(part, sizes, rng)
+        if part != "decoder":
+            return mlp
+        field = causal_window_mask(*self.config.height_width, self.config.window)
+        network = AutoregressiveNetwork(field, self.config.units_per_pixel, rng, self.dtype)
+        return AutoregressiveDecoder(mlp, network)
 
     @classmethod
-    def param_shapes(cls, config: VLAEConfig) -> dict[str, tuple[int, ...]]:
-        c = config
-        shapes = {
-            f"encoder.{n}": s
-            for n, s in MLP.param_shapes((c.input_dim, *c.hidden_dims, 2 * c.latent_dim)).items()
-        }
-        sizes = (c.latent_dim, *reversed(c.hidden_dims), c.input_dim)
-        shapes.update(
-            {f"decoder.{n}": s for n, s in AutoregressiveDecoder.param_shapes(sizes).items()}
-        )
-        return {**shapes, **config.likelihood_param_shapes()}
+    def param_shapes(cls, config) -> dict[str, tuple[int, ...]]:
+        shapes = super().param_shapes(config)
+        network = AutoregressiveNetwork.param_shapes(config.input_dim, config.units_per_pixel)
+        last_of_g = [n for n in shapes if n.startswith("decoder.")][-1]
+        out = {}
+        for name, shape in shapes.items():  # the network's parameters follow g's
+            out[name] = shape
+            if name == last_of_g:
+                out.update({f"decoder.ar.{n}": s for n, s in network.items()})
+        return out
+
+    @property
+    def window_mask(self) -> np.ndarray:
+        """The decoder's window (D, D): ``mask[j, i]`` whether pixel i sees pixel j."""
+        return self.decoder.mask
 
     @property
     def n_autoregressive_weights(self) -> int:
-        """How many weights of the masked layer are not masked: Σ_i |W(i)|."""
-        return int(self.decoder.mask.sum())
+        """How many connections of the network are not masked, all layers together."""
+        return sum(int(layer.mask.sum()) for layer in self.decoder.network.layers)
+
+    @property
+    def wavefront(self) -> np.ndarray:
+        """The step of each pixel when every pixel whose window is drawn is drawn at once
+        (:func:`~vae_lib.core.autoregressive.wavefront_steps`), computed once."""
+        if getattr(self, "_wavefront", None) is None:
+            self._wavefront = wavefront_steps(self.window_mask)
+        return self._wavefront
 
     # ------------------------------------------------------------------ teacher forcing
     def forward_backward(self, x: np.ndarray, eps: np.ndarray):
-        """The VAE's step (:meth:`VAE.forward_backward`) with the decoder reading x."""
+        """The model's step with the decoder reading x."""
         with self.decoder.teacher_forcing(x):
             return super().forward_backward(x, eps)
 
     def elbo(self, x, rng: np.random.Generator, n_samples: int = 1):
-        """The ELBO of each example (:meth:`VAE.elbo`), log p(x | z) by teacher forcing."""
+        """The ELBO of each example (the model's own), log p(x | z) by teacher forcing."""
         x = self.check_data(x)
         with np.errstate(**QUIET), self.decoder.teacher_forcing(x):
             return super().elbo(x, rng, n_samples)
 
     def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
-        """log p(x | z) + log p(z) - log q(z | x) for k draws z ~ q(z | x): (k, N), float64
-        (:meth:`VAE.log_weights`, log p(x | z) by teacher forcing)."""
+        """log p(x, z) - log q(z | x) for k draws per example, (k, N), float64 (the model's
+        own, log p(x | z) by teacher forcing)."""
         x = self.check_data(x)
         with np.errstate(**QUIET), self.decoder.teacher_forcing(x):
             return super().log_weights(x, k, rng)
@@ -276,37 +317,31 @@ class VLAE(VAE):
     def conditioned(self, x: np.ndarray):
         return self.decoder.teacher_forcing(x)
 
-    def log_joint_pairs(self, x, z) -> np.ndarray:
-        r"""log p(x, z) = log p(x | z) + log N(z; 0, I) for every example and every code.
-
-        Parameters
-        ----------
-        x : ndarray, shape (N, D), values in [0, 1]
-        z : ndarray, shape (G, K)
-
-        Returns
-        -------
-        ndarray, shape (N, G), float64
-        """
-        x = self.check_data(x)
-        z = check_array(z, "z", shape=(None, self.config.latent_dim))
-        check_size(len(z) * self.config.input_dim, f"{len(z)} codes")
+    def log_likelihood_pairs(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """log p(x | z) for every checked example (N, D) and code (G, K): (N, G), float64."""
         base = self.decoder.mlp.forward(z.astype(self.dtype)).astype(np.float64)  # (G, D)
-        context = self.decoder.autoregressive.forward(x).astype(np.float64)  # (N, D)
+        context = self.decoder.network.forward(x).astype(np.float64)  # (N, D)
         out = np.empty((len(x), len(z)))
         for n in range(len(x)):  # the logits differ for every pair, so one image at a time
             logits = base + context[n]
             out[n] = logits @ x[n] - sigmoid_and_softplus_kernel(logits)[1].sum(axis=1)
-        return out + standard_normal_log_density_kernel(z.astype(np.float64))
+        return out
 
     # ------------------------------------------------------------------ sampling
     def sample_images(
-        self, z, rng: np.random.Generator, return_probs: bool = False
+        self,
+        z,
+        rng: np.random.Generator,
+        return_probs: bool = False,
+        order: str = "wavefront",
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        r"""Ancestral samples x ~ p(x | z): pixel i drawn from σ(ℓ_i(z, x_{<i})), i = 1 … D.
+        r"""Ancestral samples x ~ p(x | z): pixel i drawn from σ(ℓ_i(z, x_{<i})).
 
-        D sequential steps, each vectorised over the N codes; the uniforms are drawn up front,
-        u ~ U(0, 1)^{N×D}, and x_i = [u_i < σ(ℓ_i)].
+        The uniforms are drawn up front, u ~ U(0, 1)^{N×D}, and x_i = [u_i < σ(ℓ_i)], so the
+        two orders give the same images for the same generator. ``order="wavefront"`` draws
+        together every pixel whose window is drawn (:attr:`wavefront`, far fewer steps than D
+        for a small window); ``"raster"`` draws one pixel per step, D steps. Each step is
+        vectorised over the N codes.
 
         Parameters
         ----------
@@ -314,6 +349,7 @@ class VLAE(VAE):
         rng : numpy.random.Generator
         return_probs : bool
             Also return σ(ℓ_i), each pixel's probability given the pixels drawn before it.
+        order : "wavefront" or "raster"
 
         Returns
         -------
@@ -322,25 +358,20 @@ class VLAE(VAE):
         """
         z = self.check_codes(z)
         rng = check_rng(rng)
+        if order not in SAMPLING_ORDERS:
+            raise ValueError(f"order must be one of {SAMPLING_ORDERS}; got {order!r}")
         n, d = len(z), self.config.input_dim
         check_size(n * d, f"{n} images")
         u = rng.random((n, d))
-        ar = self.decoder.autoregressive
-        weights = ar.W * ar.mask
+        steps = self.wavefront if order == "wavefront" else np.arange(d)
         with np.errstate(**QUIET):
-            logits = self.decoder.mlp.forward(z)
-            logits += ar.b  # (N, D): the part of every logit that needs no pixel
-            x = np.zeros((n, d), dtype=self.dtype)
-            probs = np.empty((n, d), dtype=self.dtype)
-            for i, parents in enumerate(self.decoder.parents):
-                logit = logits[:, i] + x[:, parents] @ weights[parents, i]
-                probs[:, i] = sigmoid(logit)
-                x[:, i] = u[:, i] < probs[:, i]
+            base = self.decoder.mlp.forward(z)  # the part of every logit that reads no pixel
+            x, probs = self.decoder.network.sample(base, u, steps)
         self.check_finite("the sampled pixels' probabilities", probs)
         return (x, probs) if return_probs else x
 
     def sample(self, n: int, rng: np.random.Generator, given=None) -> tuple[np.ndarray, np.ndarray]:
-        """Draw z ~ N(0, I), then x ~ p(x | z) pixel by pixel: (z, x) of shapes (n, K), (n, D).
+        """Draw z from the prior, then x ~ p(x | z) by wavefront: (z, x) of shapes (n, K), (n, D).
 
         Unlike :meth:`VAE.sample`, the images are samples (0 or 1), not mean images: an
         autoregressive decoder has no mean image in closed form. ``given`` must be None: the
@@ -351,16 +382,58 @@ class VLAE(VAE):
         rng = check_rng(rng)
         if given is not None:
             raise ValueError("sample() draws the pixels itself: given must be None")
-        z = rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
+        z = self.sample_prior(n, rng)
         return z, self.sample_images(z, rng)
 
+    def sample_prior(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n codes z ~ p(z) = N(0, I), (n, K)."""
+        return rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
+
     def reconstruct(self, x, rng: np.random.Generator | None = None) -> np.ndarray:
-        """A lossy reconstruction: x' ~ p(x | z = μ(x)), drawn pixel by pixel, shape (N, D).
+        """A lossy reconstruction: x' ~ p(x | z = μ(x)), drawn by wavefront, shape (N, D).
 
         ``rng`` is required: an autoregressive decoder has no closed-form mean image to show.
         """
         if rng is None:
-            raise TypeError("the VLAE's reconstruction is a draw, pixel by pixel: pass rng")
+            raise TypeError(
+                f"the {type(self).__name__}'s reconstruction is a draw, pixel by pixel: pass rng"
+            )
         rng = check_rng(rng)
         mu, _ = self.encode(x)
         return self.sample_images(np.ascontiguousarray(mu), rng)
+
+
+@register("vlae")
+class VLAE(AutoregressiveDecoding, VAE):
+    """A VAE whose decoder is autoregressive over a causal window of ``config.window``
+    (:class:`AutoregressiveDecoding`); the prior is N(0, I).
+
+    Parameters
+    ----------
+    config : VLAEConfig
+    rng : numpy.random.Generator
+        Draws the initial weights.
+    """
+
+    config_class = VLAEConfig
+
+
+@register("af_prior_vlae")
+class AFPriorVLAE(AutoregressiveDecoding, AFPriorVAE):
+    """The Variational Lossy Autoencoder as the paper trains it: an autoregressive decoder
+    over a window (:class:`AutoregressiveDecoding`) and an autoregressive-flow prior
+    (:class:`~vae_lib.models.flows.AFPriorVAE`).
+
+    Parameters
+    ----------
+    config : AFPriorVLAEConfig
+    rng : numpy.random.Generator
+        Draws the initial weights.
+    """
+
+    config_class = AFPriorVLAEConfig
+
+    def sample_prior(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n codes z ~ p(z): u ~ N(0, I) and z = f⁻¹(u), (n, K)."""
+        u = rng.standard_normal((n, self.config.latent_dim), dtype=self.dtype)
+        return self.flow.inverse(u)
