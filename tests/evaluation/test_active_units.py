@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import vae_lib
 from vae_lib import (
     VAE,
     VAEConfig,
@@ -70,3 +71,22 @@ def test_active_coordinates_is_the_variance_rule():
 def test_active_coordinates_refuses_too_few_examples():
     with pytest.raises(ValueError, match="at least 2"):
         active_coordinates(np.zeros((1, 3)))
+
+
+def test_kl_monitor_splits_the_closed_form_kl_over_units():
+    from vae_lib.evaluation.active_units import KLMonitor
+    from vae_lib.training.fit import History
+
+    model = vae_lib.VAE(
+        vae_lib.VAEConfig(input_dim=16, hidden_dims=(8,), latent_dim=3, dtype="float64"),
+        np.random.default_rng(0),
+    )
+    x = np.random.default_rng(1).uniform(size=(20, 16))
+    monitor = KLMonitor(x)
+    values = monitor(model)
+    total = sum(values[f"kl_{k}"] for k in range(3))
+    assert total == pytest.approx(np.mean(model.elbo(x, np.random.default_rng(2)).kl))
+    assert values["active"] == np.sum(vae_lib.active_units(model, x))
+    assert KLMonitor(x[:10]).name != monitor.name
+    history = History(monitored={name: [v, v] for name, v in values.items()})
+    assert KLMonitor.per_unit(history).shape == (2, 3)

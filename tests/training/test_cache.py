@@ -359,3 +359,25 @@ def test_two_callers_of_one_result_compute_it_once(tmp_path):
     second.join(timeout=HANG_SECONDS)
     assert computed == [1] and len(results) == 2
     assert all(np.array_equal(r["a"], np.arange(3.0)) for r in results)
+
+
+def test_a_monitor_is_recorded_keyed_and_changes_no_weight(data, tmp_path, fits):
+    """A monitor's values are stored with the model, its name is part of the key, and the
+    weights are the ones trained without it."""
+
+    def mean_kl(model):
+        return {"kl": float(np.mean(model.elbo(data[:8], np.random.default_rng(0)).kl))}
+
+    plain, _ = cache.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    watched, history = cache.load_or_train(
+        CONFIG, data, cache_dir=tmp_path, monitor=mean_kl, monitor_name="kl-8", **SETTINGS
+    )
+    assert len(fits) == 2 and len(history.monitored["kl"]) == SETTINGS["epochs"]
+    for a, b in zip(plain.params, watched.params):
+        np.testing.assert_array_equal(a, b)
+    _, again = cache.load_or_train(
+        CONFIG, data, cache_dir=tmp_path, monitor=mean_kl, monitor_name="kl-8", **SETTINGS
+    )
+    assert len(fits) == 2 and again.monitored == history.monitored
+    with pytest.raises(ValueError, match="monitor needs a monitor_name"):
+        cache.load_or_train(CONFIG, data, cache_dir=tmp_path, monitor=mean_kl, **SETTINGS)

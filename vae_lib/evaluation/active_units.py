@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from ..core.validation import check_array, check_positive_float
@@ -59,3 +61,41 @@ def active_units(model, x, threshold: float = 0.01, rng=None) -> np.ndarray:
             "model.posterior_means(x, rng)"
         )
     return active_coordinates(means[0], threshold)
+
+
+class KLMonitor:
+    r"""A monitor for :func:`vae_lib.fit`: the KL of each code unit and the active units, on
+    held-out images, after every epoch.
+
+    For a model with a Gaussian posterior q(z | x) = N(μ(x), diag σ²(x)) and the N(0, I)
+    prior, the KL term splits over the units, KL_k = ½(μ_k² + σ_k² − 1 − log σ_k²), averaged
+    over the images: the values ``kl_0``, ``kl_1``, …; ``active`` counts the units with
+    Var_x μ_k(x) > 0.01 (:func:`active_coordinates`). Nothing is drawn at random, so
+    training is the same watched or not.
+
+    Parameters
+    ----------
+    x : ndarray (N, D)
+        The held-out images; their SHA-256 is part of :attr:`name`, the monitor's name in a
+        cache key.
+    """
+
+    def __init__(self, x):
+        self.x = check_array(x, "x", shape=(None, None))
+        digest = hashlib.sha256(np.ascontiguousarray(self.x).tobytes()).hexdigest()
+        self.name = f"kl-per-unit-and-active-units-of-{len(self.x)}-images-{digest[:16]}"
+
+    def __call__(self, model) -> dict[str, float]:
+        mu, logvar = (a.astype(np.float64) for a in model.encode(self.x))
+        kl = 0.5 * np.mean(mu * mu + np.exp(logvar) - 1 - logvar, axis=0)
+        values = {f"kl_{k}": float(v) for k, v in enumerate(kl)}
+        values["active"] = float(np.sum(active_coordinates(mu)))
+        return values
+
+    @staticmethod
+    def per_unit(history) -> np.ndarray:
+        """The monitored KL of every unit, (epochs, K), from a History."""
+        names = sorted(
+            (n for n in history.monitored if n.startswith("kl_")), key=lambda n: int(n[3:])
+        )
+        return np.array([history.monitored[n] for n in names]).T

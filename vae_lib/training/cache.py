@@ -273,6 +273,8 @@ def load_or_train(
     cache_dir=None,
     name: str = "vae",
     progress: bool | int = False,
+    monitor: Callable[[Model], dict[str, float]] | None = None,
+    monitor_name: str | None = None,
 ) -> tuple[Model, History]:
     """The model that ``fit`` would train from these settings, from the cache if it is there.
 
@@ -305,6 +307,11 @@ def load_or_train(
         the folder; not part of the key.
     progress : bool or int
         Passed to :func:`vae_lib.fit` when training.
+    monitor : callable (model) -> {name: float}, optional
+        Passed to :func:`vae_lib.fit`: measured after every epoch into ``history.monitored``.
+    monitor_name : str, optional
+        The monitor's name in the key (required with a monitor): it must say what the
+        monitor measures and on which data, since the key cannot read a closure.
 
     Returns
     -------
@@ -316,6 +323,11 @@ def load_or_train(
     cls = model_class_for(config)
     epochs, batch_size, lr = check_training_settings(epochs, batch_size, lr)
     seed = check_seed(seed)
+    if monitor is not None and not (isinstance(monitor_name, str) and monitor_name):
+        raise ValueError(
+            "a monitor needs a monitor_name for the cache key, saying what it measures on "
+            "which data"
+        )
     rng = np.random.default_rng(seed)
     model = cls(config, rng)  # cheap next to training, and it checks the data as it will train
     data = model.check_batch(data, "data")
@@ -329,6 +341,7 @@ def load_or_train(
             "lr": lr,
             "seed": seed,
             "transform": _transform_name(transform, transform_name),
+            **({"monitor": monitor_name} if monitor is not None else {}),
         },
         "data": [data_fingerprint(part) for part in parts],
     }
@@ -343,6 +356,7 @@ def load_or_train(
             lr=lr,
             transform=transform,
             progress=progress,
+            monitor=monitor,
         )
         return model, history
 

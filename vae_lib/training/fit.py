@@ -34,7 +34,8 @@ class History:
     ``loss`` is what training minimised; ``terms`` holds the model's named terms (for a VAE
     ``elbo``, ``recon`` and ``kl``, in nats per example), read as ``history["elbo"]``;
     ``labels`` names them in reports; ``seconds`` is the wall time since training began, at
-    the end of each epoch.
+    the end of each epoch; ``monitored`` holds what a ``monitor`` of :func:`fit` measured at
+    the end of each epoch (for example the KL of held-out images, unit by unit).
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -42,6 +43,7 @@ class History:
     terms: dict[str, list[float]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
+    monitored: dict[str, list[float]] = field(default_factory=dict)
     batch_size: int = 0
     lr: float = 0.0
     n_examples: int = 0
@@ -83,6 +85,7 @@ def fit(
     progress: bool | int = True,
     history: History | None = None,
     optimizer: Adam | None = None,
+    monitor: Callable[[Model], dict[str, float]] | None = None,
 ) -> History:
     """Train ``model`` on ``data`` by minibatch Adam on the model's loss.
 
@@ -110,6 +113,10 @@ def fit(
     history, optimizer : optional
         Pass the ones returned or used before to continue a run; the optimizer must be one
         made for this model's parameters.
+    monitor : callable (model) -> {name: float}, optional
+        Called at the end of every epoch; its values go to ``history.monitored``. It must
+        draw no number from ``rng`` and change no parameter, so that training is the same
+        with or without it.
 
     Returns
     -------
@@ -196,6 +203,9 @@ def fit(
         for name, total in term_sums.items():
             history.terms.setdefault(name, []).append(float(total / n))
         history.seconds.append(elapsed + time.perf_counter() - start)
+        if monitor is not None:
+            for name, value in monitor(model).items():
+                history.monitored.setdefault(name, []).append(float(value))
         if every and (epoch % every == 0 or epoch == first_epoch + epochs - 1):
             values = "  ".join(f"{history.label(t)} {v[-1]:9.3f}" for t, v in history.terms.items())
             print(f"epoch {epoch:4d}  {values}  ({history.seconds[-1]:.1f} s)", file=sys.stdout)
