@@ -99,3 +99,11 @@ def test_the_bounds_with_a_uniform_and_a_fitted_prior(g):
     assert 0 < g["vq-test-log-prior-se"] < 0.2 * g["vq-test-recon-se"]
     # most test strings were never seen in training
     assert 50 < g["vq-unseen-strings"] <= 100
+
+
+def test_a_dead_ema_entry_waits_then_falls(g):
+    # "its length halves at step ..., against ... from ln(N/ε)/(1 - γ)"
+    assert g["vq-dead-predicted-step"] == pytest.approx(math.log(5 / 1e-5) / 0.01)
+    assert abs(g["vq-dead-half-step"] - g["vq-dead-predicted-step"]) < 20
+    # "goes from 90% to 10% of its length in ... steps, a few times 1/(1 - γ)"
+    assert 100 < g["vq-dead-fall-steps"] < 1000
