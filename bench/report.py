@@ -483,7 +483,7 @@ def _vlae(v: dict) -> list[str]:
         *_table(
             [
                 "window",
-                "masked weights",
+                "unmasked connections",
                 "parameters",
                 "vae_lib",
                 "PyTorch",
