@@ -235,3 +235,14 @@ def test_the_surrogate_gradient_check_holds_for_both_codebook_updates(update):
     if update == "ema":  # the codebook learns by the average alone
         model.loss_terms(x)
         assert np.all(model.networks["codebook"].grads[0] == 0)
+
+
+def test_sampling_from_an_extreme_log_prior():
+    """Log-probabilities of ±1000 are a distribution too: normalised in log space, not NaN."""
+    model = small()
+    log_prior = np.full((3, 4), -1000.0)
+    log_prior[:, 2] = 1000.0
+    codes, _ = model.sample(20, np.random.default_rng(0), log_prior=log_prior)
+    assert np.all(codes == 2)
+    with pytest.raises(ValueError, match="log_prior must be finite"):
+        model.sample(2, np.random.default_rng(0), log_prior=np.full((3, 4), np.inf))

@@ -145,3 +145,13 @@ def test_a_killed_save_leaves_nothing_after_the_next_save(tmp_path):
     dead.write_bytes(b"half a file")
     save_model(make_model(), path)
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_file_is_loaded_as_the_class_asked_for(tmp_path):
+    """A file whose class name was edited (checksums recomputed) would load as another kind
+    of model: the caller names the kind it expects, and a mismatch is refused."""
+    path = save_model(make_model(), tmp_path / "m.npz")
+    model, _ = load_model(path, expected="vae")
+    assert type(model) is VAE
+    with pytest.raises(ValueError, match="holds a 'vae' model; a 'iwae' was asked for"):
+        load_model(path, expected="iwae")

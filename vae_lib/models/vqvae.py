@@ -238,8 +238,16 @@ class VQVAE(LatentModel):
         if log_prior is None:
             codes = rng.integers(c.codebook_size, size=(n, c.n_positions))
         else:
-            log_prior = check_array(log_prior, "log_prior", shape=(c.n_positions, c.codebook_size))
-            p = np.exp(log_prior)
+            log_prior = check_array(
+                log_prior, "log_prior", shape=(c.n_positions, c.codebook_size), dtype=np.float64
+            )
+            if not np.all(np.isfinite(log_prior)):
+                raise ValueError(
+                    "log_prior must be finite: log-probabilities, one row per position"
+                )
+            # normalised in log space: a row of large log-probabilities (±1000) is still a
+            # distribution, where exp alone would overflow to inf and give NaN
+            p = np.exp(log_prior - log_prior.max(axis=1, keepdims=True))
             codes = np.stack(
                 [rng.choice(c.codebook_size, size=n, p=row / row.sum()) for row in p], 1
             )

@@ -371,7 +371,7 @@ def load_or_train(
         save_model(model, path, extra=extra)
 
     def load(path: Path, key: str) -> tuple[Model, History]:
-        model, extra = load_model(path)
+        model, extra = load_model(path, expected=cls.name)
         if extra.get("cache_key") != key:
             raise ValueError(f"its key is {extra.get('cache_key')!r}, expected {key!r}")
         if type(model) is not cls or model.config != config:

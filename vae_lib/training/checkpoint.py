@@ -35,8 +35,13 @@ def save_model(model: Model, path, extra: dict | None = None) -> Path:
     return save_arrays(path, dict(zip(model.param_names(), model.params)), meta)
 
 
-def load_model(path) -> tuple[Model, dict]:
+def load_model(path, expected: str | None = None) -> tuple[Model, dict]:
     """Load a model saved by :func:`save_model`; returns ``(model, extra)``.
+
+    ``expected``, a registered model's name (``"vae"``, ``"af_prior_vae"``, …), is the class
+    the caller asks for: a file that names another is refused before anything is built, so
+    that a file whose class name was edited (and its checksums recomputed) cannot load as a
+    model of another kind.
 
     Raises
     ------
@@ -57,6 +62,8 @@ def load_model(path) -> tuple[Model, dict]:
                 f"{path}: its meta entry {key!r} must be a {kind.__name__}; got "
                 f"{type(meta.get(key)).__name__}"
             )
+    if expected is not None and meta["model"] != expected:
+        raise ValueError(f"{path} holds a {meta['model']!r} model; a {expected!r} was asked for")
     cls = model_class(meta["model"])
     try:
         config = cls.config_class.from_dict(meta["config"])
