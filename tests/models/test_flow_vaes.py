@@ -93,3 +93,11 @@ def test_a_flow_vae_trains_on_the_elbo_only():
         AFPriorConfig.from_dict({**config().to_dict(), "kl_warmup_epochs": 3})
     with pytest.raises(ValueError, match="flow_hidden_dims must list"):
         AFPriorConfig(flow_hidden_dims=())
+
+
+def test_the_iaf_view_is_for_evaluation_only():
+    config = AFPriorConfig(input_dim=6, hidden_dims=(4,), latent_dim=2, flow_hidden_dims=(3,))
+    view = as_iaf_posterior(AFPriorVAE(config, np.random.default_rng(0)))
+    x = np.random.default_rng(1).uniform(size=(3, 6))
+    with pytest.raises(NotImplementedError, match="for evaluation only"):
+        view.loss_and_grads(x, view.draw_noise(x, np.random.default_rng(2)))

@@ -217,3 +217,10 @@ def test_split_by_posterior_has_the_data_as_evidence_and_the_same_posterior(mode
     assert a.mean(p_data)["ideal"] == pytest.approx(-np.sum(p_data[seen] * np.log(p_data[seen])))
     with pytest.raises(ValueError, match="p_data must have shape \\(16,\\)"):
         split_by_posterior(np.full(8, 1 / 8), model)
+
+
+def test_an_empirical_distribution_of_no_images_is_refused():
+    from vae_lib.toys.bits_back import empirical_distribution
+
+    with pytest.raises(ValueError, match="at least one image"):
+        empirical_distribution(np.zeros((0, 3)))

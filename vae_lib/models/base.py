@@ -236,7 +236,14 @@ class Model:
         the parameters, which is what a gradient check needs).
         """
         batch = self.check_batch(batch)
-        return self.forward_backward(batch, self.check_noise(noise, self.batch_length(batch)))
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below, with a reason
+            result = self.forward_backward(batch, self.check_noise(noise, self.batch_length(batch)))
+        if not np.isfinite(result.loss):
+            raise FloatingPointError(
+                f"the loss is NaN or infinite ({result.loss}): the noise or the weights are too "
+                "large for this model to evaluate"
+            )
+        return result
 
     def forward_backward(self, batch, noise) -> LossTerms:
         """:meth:`loss_and_grads` on a batch and noise that have been checked."""

@@ -255,6 +255,13 @@ class _InverseFlowDecoder(Module):
     def forward(self, u: np.ndarray) -> np.ndarray:
         return self.decoder.forward(self.flow.inverse(u))
 
+    def backward(self, *args, **kwargs):
+        raise NotImplementedError(
+            "the IAF view of an AF-prior model (as_iaf_posterior) is for evaluation only "
+            "(log_weights, elbo): its decoder g ∘ f⁻¹ has no backward pass; train the "
+            "AF-prior model itself"
+        )
+
     @property
     def params(self) -> list[np.ndarray]:
         return self.decoder.params

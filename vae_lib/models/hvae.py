@@ -203,9 +203,12 @@ class HVAE(KLSchedule, LatentModel):
         """
         z2 = self._check_top_codes(z2)
         eps1 = check_array(eps1, "eps1", shape=(len(z2), self.config.latent_dim), dtype=self.dtype)
-        mu_p, logvar_p = self._prior(z2)
-        z1 = mu_p + np.exp(0.5 * logvar_p) * eps1
-        return z1, self.likelihood.mean(self.decoder.forward(z1))
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below, with a reason
+            mu_p, logvar_p = self._prior(z2)
+            z1 = mu_p + np.exp(0.5 * logvar_p) * eps1
+            mean = self.likelihood.mean(self.decoder.forward(z1))
+        self.check_finite("the generated code or image", z1, mean)
+        return z1, mean
 
     def sample_layers(self, n: int, rng: np.random.Generator):
         """Ancestral sampling: z2 ~ N(0, I), z1 ~ p(z1 | z2), and the mean image of p(x | z1).

@@ -52,6 +52,8 @@ def image_index(x) -> np.ndarray:
 def empirical_distribution(x) -> np.ndarray:
     """The share of the images ``x`` (N, D) equal to each of the 2^D images: shape (2^D,)."""
     index = image_index(x)
+    if len(index) == 0:
+        raise ValueError("an empirical distribution needs at least one image; got none")
     return np.bincount(index, minlength=2 ** np.shape(x)[1]) / len(index)
 
 
