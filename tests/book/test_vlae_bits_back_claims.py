@@ -91,7 +91,7 @@ def test_the_blank_patch_is_the_quickest_to_fix(g):
 
 
 def test_the_working_coder_reaches_the_account_and_decodes_exactly(g):
-    assert g["bb-coder-n"] == 10_000 and g["bb-coder-initial"] == 64
+    assert g["bb-coder-n"] == 10_000 and g["bb-coder-initial"] == 96
     assert g["bb-coder-exact-exact"] == 1 and g["bb-coder-exact-half"] == 1
     # with the exact posterior every draw costs -log2 p(x): equal to the integer's last bit
     assert abs(g["bb-coder-bits-exact"] - g["bb-coder-expected-exact"]) < 1e-3

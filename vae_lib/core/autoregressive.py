@@ -466,33 +466,37 @@ class AutoregressiveNetwork(Module):
                 dx += dx_hidden
         return dx
 
-    def sample(self, base_logits: np.ndarray, u: np.ndarray, steps: np.ndarray):
-        r"""Draw x with p(x_i = 1 | x_{<i}) = σ(base_i + a(x)_i), pixels in ``steps`` order.
+    def draw(self, base_logits: np.ndarray, steps: np.ndarray, choose) -> np.ndarray:
+        r"""Fill in an image pixel by pixel, each pixel's value chosen from its logit
+        ℓ_i = base_i + a(x)_i, which reads only pixels chosen before it, in ``steps`` order.
 
-        Pixels of one step are drawn together (``steps`` from :func:`wavefront_steps`, or
+        Pixels of one step are chosen together (``steps`` from :func:`wavefront_steps`, or
         ``np.arange(D)`` for one pixel at a time); each hidden unit is computed once, at the
-        first step that reads it, when all that it sees has been drawn. The work is one
-        forward pass's, whatever the number of steps.
+        first step that reads it, when all that it sees has been chosen. The work is one
+        forward pass's, whatever the number of steps. Sampling chooses by a draw
+        (:meth:`sample`); a coder chooses by reading its message, and, to code an image it
+        knows, by returning that image's pixels, which gives every logit the exact
+        arithmetic its decoder will repeat.
 
         Parameters
         ----------
         base_logits : ndarray (N, D)
             The part of each logit that reads no pixel (g(z) with its bias).
-        u : ndarray (N, D)
-            Uniforms on [0, 1): x_i = [u_i < σ(ℓ_i)].
         steps : int ndarray (D,)
-            Pixel i is drawn at step ``steps[i]``; every pixel it sees must come earlier.
+            Pixel i is chosen at step ``steps[i]``; every pixel it sees must come earlier.
+        choose : callable (pixels, logits) -> values
+            Given the step's pixel indices (P,) and their logits (N, P), the values of
+            those pixels, (N, P), 0 or 1.
 
         Returns
         -------
-        x, probs : ndarrays (N, D), the model's dtype
+        x : ndarray (N, D), the model's dtype
         """
         d = len(self.field)
         steps = check_steps(steps, self.field)
         n = len(base_logits)
         dtype = self.skip.W.dtype
         x = np.zeros((n, d), dtype=dtype)
-        probs = np.empty((n, d), dtype=dtype)
         skip = self.skip.masked_weights
         if self.hidden is not None:
             into_hidden, b = self.hidden.masked_weights, self.hidden.b
@@ -508,9 +512,33 @@ class AutoregressiveNetwork(Module):
                     hidden[:, new] = np.maximum(x @ into_hidden[:, new] + b[new], 0)
                     computed[new] = True
                 logits += hidden @ into_output[:, pixels]
+            x[:, pixels] = choose(pixels, logits)
+        return x
+
+    def sample(self, base_logits: np.ndarray, u: np.ndarray, steps: np.ndarray):
+        r"""Draw x with p(x_i = 1 | x_{<i}) = σ(base_i + a(x)_i), pixels in ``steps`` order
+        (:meth:`draw`).
+
+        Parameters
+        ----------
+        base_logits : ndarray (N, D)
+            The part of each logit that reads no pixel (g(z) with its bias).
+        u : ndarray (N, D)
+            Uniforms on [0, 1): x_i = [u_i < σ(ℓ_i)].
+        steps : int ndarray (D,)
+            Pixel i is drawn at step ``steps[i]``; every pixel it sees must come earlier.
+
+        Returns
+        -------
+        x, probs : ndarrays (N, D), the model's dtype
+        """
+        probs = np.empty(np.shape(base_logits), dtype=self.skip.W.dtype)
+
+        def draw_pixels(pixels, logits):
             probs[:, pixels] = sigmoid(logits)
-            x[:, pixels] = u[:, pixels] < probs[:, pixels]
-        return x, probs
+            return u[:, pixels] < probs[:, pixels]
+
+        return self.draw(base_logits, steps, draw_pixels), probs
 
 
 # ---------------------------------------------------------------------- sampling order
