@@ -83,3 +83,22 @@ def test_models_and_images_it_cannot_code_are_refused(vae, images):
         coder.encode(images[:, :8], message)
     with pytest.raises(ValueError, match="n must be"):
         coder.decode(0, message)
+
+
+@pytest.mark.parametrize("which", ["vae", "vlae"])
+def test_expected_lengths_match_the_elbo_and_the_coder(which, request, images):
+    model = request.getfixturevalue(which)
+    coder = BitsBackCoder(model, latent_bits=6, posterior_precision=16)
+    lengths = coder.expected_lengths(images, np.random.default_rng(10), n_samples=50)
+    np.testing.assert_allclose(lengths["neg_elbo"], lengths["recon"] + lengths["kl"])
+    elbo = model.elbo(images.astype(np.float32), np.random.default_rng(11), n_samples=200)
+    np.testing.assert_allclose(lengths["kl"], elbo.kl / np.log(2), rtol=1e-5)
+    gap = lengths["neg_elbo"] + elbo.elbo / np.log(2)
+    assert abs(gap.mean()) < 4 * gap.std(ddof=1) / np.sqrt(len(gap)) + 1e-3
+    # the discretised KL is the KL of the buckets: never above the continuous one on average
+    assert lengths["kl_discrete"].mean() <= lengths["kl"].mean() + 0.05
+    # and the coder's rate is the discretised model's code length
+    message = random_message(20, np.random.default_rng(12))
+    cost = np.diff([message.bit_length(), *coder.encode(images, message)])
+    excess = cost - lengths["neg_elbo_discrete"]
+    assert abs(excess.mean()) < 4 * excess.std(ddof=1) / np.sqrt(len(excess)) + 0.05

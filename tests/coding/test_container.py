@@ -84,3 +84,10 @@ def test_bad_arguments_are_refused(vae, images, packed):
         compress(coder, images, seed=-1)
     with pytest.raises(ValueError, match="n_images must be"):
         decompress(vae, packed, n_images=0)
+
+
+def test_the_lengths_it_reports_are_the_message_inside_the_file(vae, images):
+    lengths = []
+    data = compress(BitsBackCoder(vae), images[:30], seed=4, lengths=lengths)
+    assert len(lengths) == 31 and lengths[0] == 32 * read_header(data)["initial_words"]
+    assert lengths[-1] <= 32 * len(read_header(data)["words"]) < lengths[-1] + 32

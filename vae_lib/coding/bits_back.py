@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.distributions import sigmoid
-from ..core.validation import check_array, check_positive_int, describe_value
+from ..core.distributions import kl_standard_normal_kernel, sigmoid
+from ..core.numerics import LOG_2
+from ..core.validation import check_array, check_positive_int, check_rng, describe_value
 from ..models.cvae import CVAE
 from ..models.flows import FlowVAE
 from ..models.gaussian_latent import GaussianLatentModel
@@ -183,6 +184,45 @@ class BitsBackCoder:
         # grown image by image: a message that holds fewer images runs out first, and says so
         images = [self.pop_image(message) for _ in range(n)]
         return np.array(images[::-1], dtype=np.uint8)
+
+    # ------------------------------------------------------------------ expected lengths
+    def expected_lengths(self, images, rng: np.random.Generator, n_samples: int = 10) -> dict:
+        r"""What each image should cost, in bits, before and after the code is discretised.
+
+        With the same ``n_samples`` draws z ~ q(z | x) for both, and b the bucket of z (so b
+        is a draw from the discretised posterior Q̃):
+
+        - ``neg_elbo``: −ELBO / ln 2, the reconstruction term E_q[−log p(x | z)] by Monte
+          Carlo and KL(q ‖ p) in closed form: the continuous model's code length;
+        - ``neg_elbo_discrete``: E_Q̃[−log p(x | c_b) − log P̃(b) + log Q̃(b)] / ln 2, the
+          code length of the discretised model the coder uses (c_b the bucket's centre,
+          P̃(b) = 2^-B), which its average rate should match up to the rounding of the
+          frequencies;
+
+        and their parts ``recon``, ``kl``, ``recon_discrete``, ``kl_discrete``
+        (neg_elbo = recon + kl). Each is an array (N,).
+        """
+        images = self.check_images(images)
+        rng, n_samples = check_rng(rng), check_positive_int(n_samples, "n_samples")
+        x = images.astype(self.model.dtype)
+        mu, logvar = (a.astype(np.float64) for a in self.model.encode(x))
+        sigma = np.exp(0.5 * logvar)
+        given = x if self.autoregressive else None
+        terms = {k: np.zeros(len(x)) for k in ("recon", "recon_discrete", "kl_discrete")}
+        for _ in range(n_samples):
+            z = mu + sigma * rng.standard_normal(mu.shape)
+            b = self.buckets.bucket_of(z)
+            for key, code in (("recon", z), ("recon_discrete", self.buckets.centres[b])):
+                logits = self.model.decode(code.astype(self.model.dtype), given=given)
+                terms[key] -= self.model.likelihood.log_prob(x, logits) / n_samples
+            log_q = self.buckets.posterior_log_mass(b, mu, sigma).sum(axis=1)
+            log_p = -self.buckets.bits * LOG_2 * mu.shape[1]
+            terms["kl_discrete"] += (log_q - log_p) / n_samples
+        terms["kl"] = kl_standard_normal_kernel(mu, logvar)
+        out = {k: v / LOG_2 for k, v in terms.items()}
+        out["neg_elbo"] = out["recon"] + out["kl"]
+        out["neg_elbo_discrete"] = out["recon_discrete"] + out["kl_discrete"]
+        return out
 
     def check_images(self, images, name: str = "images") -> np.ndarray:
         """``images`` as (N, D) uint8 if every value is 0 or 1, else a clear error."""

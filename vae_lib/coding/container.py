@@ -72,8 +72,12 @@ def initial_words(coder: BitsBackCoder) -> int:
     return -(-k * coder.buckets.precision // WORD_BITS) + HEAD_WORDS
 
 
-def compress(coder: BitsBackCoder, images, seed: int = 0) -> bytes:
-    """The images (N, D), binary, compressed by bits-back coding with ``coder``'s model."""
+def compress(coder: BitsBackCoder, images, seed: int = 0, lengths: list | None = None) -> bytes:
+    """The images (N, D), binary, compressed by bits-back coding with ``coder``'s model.
+
+    ``seed`` draws the initial bits. With ``lengths`` (a list), the message's length in bits
+    before the first image and after each image is appended to it.
+    """
     images = coder.check_images(images)
     if len(images) == 0:
         raise ValueError("images must hold at least one image; got none")
@@ -81,7 +85,10 @@ def compress(coder: BitsBackCoder, images, seed: int = 0) -> bytes:
         raise ValueError(f"seed must be an integer from 0 to 2^64 - 1; got {describe_value(seed)}")
     n_initial = initial_words(coder)
     message = random_message(n_initial, np.random.default_rng(int(seed)))
-    coder.encode(images, message)
+    before = message.bit_length()
+    after = coder.encode(images, message)
+    if lengths is not None:
+        lengths.extend([before, *after])
     s = coder.settings
     header = _HEADER.pack(
         MAGIC,
