@@ -2,10 +2,11 @@
 
 Parts: ``training`` (speed and quality against PyTorch), ``quality`` (more untimed seeds
 for the quality comparison), ``vlae`` (the autoregressive decoders' training speed against
-PyTorch), ``book`` (build times), ``widgets`` (latency and frame sizes; measured on the
-book's clean build, so it needs ``book``) and ``test`` (``make test`` in a fresh clone of
-``HEAD``). ``--skip`` leaves parts out; their last results are then carried over from the
-existing results.json, marked with the date they were taken.
+PyTorch), ``coding`` (the bits-back coder's speed), ``book`` (build times), ``widgets``
+(latency and frame sizes; measured on the book's clean build, so it needs ``book``) and
+``test`` (``make test`` in a fresh clone of ``HEAD``). ``--skip`` leaves parts out; their
+last results are then carried over from the existing results.json, marked with the date
+they were taken.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from . import book, machine, quality, report, widget_latency
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("training", "quality", "vlae", "book", "widgets", "test")
+PARTS = ("training", "quality", "vlae", "coding", "book", "widgets", "test")
 
 
 def run_training(threads: int, epochs: int, runs: int) -> dict:
@@ -50,6 +51,15 @@ def run_vlae(epochs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "vlae.json"
         cmd = [sys.executable, "-m", "bench.vlae", "--epochs", str(epochs), "--out", str(out)]
+        subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(1), check=True)
+        return json.loads(out.read_text())
+
+
+def run_coding(images: int) -> dict:
+    """The bits-back coder's speed (``python -m bench.coding``), one thread."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "coding.json"
+        cmd = [sys.executable, "-m", "bench.coding", "--images", str(images), "--out", str(out)]
         subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(1), check=True)
         return json.loads(out.read_text())
 
@@ -133,6 +143,9 @@ def main(argv=None) -> None:
     if "vlae" not in skip:
         print("vlae: the autoregressive decoders against PyTorch ...", flush=True)
         results["vlae"] = run_vlae(epochs=6)
+    if "coding" not in skip:
+        print("coding: the bits-back coder's speed ...", flush=True)
+        results["coding"] = run_coding(images=200)
     if "book" not in skip:
         print("book: clean build in a temporary copy, then a rebuild ...", flush=True)
         results["book"], widgets = run_book(with_widgets="widgets" not in skip)

@@ -415,6 +415,16 @@ def _summary(results: dict) -> list[str]:
                     + f" / {_ok(abs(q['same_randomness_difference']) <= q['target_nats'])}",
                 ]
             )
+    c = results.get("coding")
+    if c and "meets_target" in c:
+        rows.append(
+            [
+                "bits-back coder: time per symbol, 200,000 over 25,000 symbols",
+                f"≤ {c['target_growth']}×",
+                f"{c['per_symbol_growth']:.2f}×",
+                _ok(c["meets_target"]),
+            ]
+        )
     b = results.get("book")
     if b and "error" not in b and "meets_targets" in b and "clean_serial" in b:
         rows += _book_rows(b)
@@ -498,6 +508,66 @@ def _vlae(v: dict) -> list[str]:
     ]
 
 
+def _coding(c: dict) -> list[str]:
+    """The bits-back coder: the stack's cost per symbol, and images per second by model."""
+    growing = {r["n"]: r["push"] for r in c["growing_integer"]}
+    stack_rows = [
+        [
+            f"{r['n']:,}",
+            f"{1e6 * r['push'] / r['n']:.2f}",
+            f"{1e6 * r['pop'] / r['n']:.2f}",
+            f"{1e6 * growing[r['n']] / r['n']:.2f}" if r["n"] in growing else "",
+        ]
+        for r in c["stack"]
+    ]
+    model_rows = [
+        [
+            "factorized (w = 0)" if m["window"] == 0 else f"window w = {m['window']}",
+            str(m["steps"]),
+            _ms(m["posterior"]),
+            _ms(m["pixel_probabilities"]),
+            _ms(m["encode"]),
+            _ms(m["decode"]),
+            f"{1 / m['encode']:.0f} / {1 / m['decode']:.0f}",
+            f"{100 * m['coding_share']:.0f}%",
+        ]
+        for m in c["models"]
+    ]
+    return [
+        "## The bits-back coder",
+        "",
+        "`python -m bench.coding`, one thread. The rANS stack (`vae_lib.coding.ans`): push "
+        f"then pop n symbols of a three-symbol table at precision {c['precision']}, "
+        "microseconds per symbol; beside it, the same pushes onto one growing Python integer, "
+        "the coder without renormalisation. Target: the stack's time per symbol at the largest "
+        f"n at most {c['target_growth']}× that at the smallest (linear time); measured "
+        f"{c['per_symbol_growth']:.2f}× ({_ok(c['meets_target'])}).",
+        "",
+        *_table(["n", "push (µs)", "pop (µs)", "growing integer, push (µs)"], stack_rows),
+        "",
+        f"Coding {c['images']} binarized test digits with the models of "
+        "chapters/vlae/compression.md (fresh weights: the time does not depend on them), per "
+        "image: q(z | x), the pixels' probabilities along the decoding order with nothing "
+        "coded, then the whole encode and decode. The coding's share is what an encode spends "
+        "beyond the two networks.",
+        "",
+        *_table(
+            [
+                "decoder",
+                "sequential steps",
+                "q(z | x)",
+                "pixel probabilities",
+                "encode",
+                "decode",
+                "images/s (enc / dec)",
+                "coding's share",
+            ],
+            model_rows,
+        ),
+        "",
+    ]
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -514,6 +584,7 @@ def markdown(results: dict) -> str:
     sections = (
         ("training", _training),
         ("vlae", _vlae),
+        ("coding", _coding),
         ("book", _book),
         ("widgets", _widgets),
         ("test", _test),
