@@ -16,8 +16,11 @@ def test_every_digit_decodes_back_and_every_bad_file_is_refused(g):
     assert g["cmp-n"] == 1000
     assert g["cmp-all-exact"] == "True"
     assert g["cmp-n-refused"] == 4  # another model, cut, flipped bit, wrong count
-    # "rounding is enough to break a code": the two computations of the logits differ
+    # "rounding is enough to break a code": the two computations of the logits differ, and
+    # so do some of the integer frequencies made from them
     assert 0 < g["cmp-logits-differ"] <= g["cmp-logits-total"] == 20 * 784
+    assert 0 < g["cmp-frequencies-differ"] <= g["cmp-logits-differ"]
+    assert g["cmp-largest-ulps"] >= 1
 
 
 def test_coarse_buckets_cost_bits_and_fine_ones_cost_nothing_measurable(g):
@@ -46,11 +49,14 @@ def test_the_better_elbo_compresses_better_by_its_margin(g):
     assert abs(g["cmp-saving-vs-margin"]) < 3 * g["cmp-saving-vs-margin-se"]
     assert g["cmp-saving"] - g["cmp-elbo-margin"] == pytest.approx(g["cmp-saving-vs-margin"])
     assert g["cmp-wavefront-steps"] == 3 * 27 + 27 + 1  # (w + 1) r + c at the last pixel
+    # "the saving is in the code": the KL terms differ by most of it, the pixels' terms little
+    assert g["cmp-code-saving"] > 0.8 * g["cmp-saving"]
+    assert abs(g["cmp-pixel-difference"]) < 0.2 * g["cmp-saving"]
 
 
 def test_the_initial_bits_and_the_header_amortise(g):
     assert g["cmp-initial-bits"] == 32 * (32 * 24 // 32 + 3)  # a full draw, and the head
-    assert g["cmp-overhead-bytes"] == 133
+    assert g["cmp-overhead-bytes"] == 109 + 32  # the header, and the SHA-256 of the file
     a10, a100, a1000 = (g[f"cmp-amortised-w2-{n}"] for n in (10, 100, 1000))
     assert a10 > a100 > a1000 > g["cmp-cost-w2"]
     fixed = g["cmp-initial-bits"] + 8 * g["cmp-overhead-bytes"]

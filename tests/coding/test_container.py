@@ -91,3 +91,51 @@ def test_the_lengths_it_reports_are_the_message_inside_the_file(vae, images):
     data = compress(BitsBackCoder(vae), images[:30], seed=4, lengths=lengths)
     assert len(lengths) == 31 and lengths[0] == 32 * read_header(data)["initial_words"]
     assert lengths[-1] <= 32 * len(read_header(data)["words"]) < lengths[-1] + 32
+
+
+def doctored(packed: bytes, field: str, value) -> bytes:
+    """The file with one header field changed and its checksum made to match."""
+    body = bytearray(packed[:-32])
+    fields = _HEADER_LAYOUT
+    offset = sum(
+        struct.calcsize("<" + f) for name, f in fields[: [n for n, _ in fields].index(field)]
+    )
+    fmt = "<" + dict(fields)[field]
+    body[offset : offset + struct.calcsize(fmt)] = struct.pack(fmt, value)
+    return resealed(bytes(body))
+
+
+_HEADER_LAYOUT = [
+    ("magic", "8s"),
+    ("format", "H"),
+    ("model", "32s"),
+    ("n_images", "Q"),
+    ("pixels", "I"),
+    ("latent_bits", "B"),
+    ("posterior_precision", "B"),
+    ("pixel_precision", "B"),
+    ("initial_words", "I"),
+    ("seed", "Q"),
+    ("peak", "Q"),
+]
+
+
+@pytest.mark.parametrize(
+    "field, value, error",
+    [
+        ("initial_words", 2, "initial words"),
+        ("initial_words", 2**32 - 1, "initial words"),
+        ("latent_bits", 0, "settings"),
+        ("posterior_precision", 40, "settings"),
+        ("pixel_precision", 0, "settings"),
+        ("pixels", 15, "pixels"),
+        ("format", 2, "format version"),
+        ("peak", 100, "grew to"),
+        ("seed", 4, "did not end where encoding began"),
+    ],
+)
+def test_every_doctored_header_field_is_refused_with_a_clear_error(
+    vae, packed, field, value, error
+):
+    with pytest.raises(CompressedFileError, match=error):
+        decompress(vae, doctored(packed, field, value))

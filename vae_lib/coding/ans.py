@@ -10,14 +10,16 @@ which makes h about log2(2^P / f_s) bits longer, and *popped* by reading the slo
 h mod 2^P, finding the symbol whose interval holds it, and inverting the push exactly. A
 message is a stack: the last symbol pushed is the first popped.
 
-The state is kept bounded, which makes coding linear in the message's length: the *head*
+The state is kept bounded: the *head*
 h stays in [2^64, 2^96), and 32-bit words move between it and the *tail*, a list of words,
 whenever a push would take h past 2^96 (the push first moves the low word of h to the tail)
 or a pop leaves h below 2^64 (the pop moves the tail's last word back). A push with
 h < f_s 2^(96−P) needs no word, and one with h ≥ f_s 2^(96−P) needs exactly one, so
 pushes and pops stay exact inverses for any precision P from 1 to 32. The floor in the
-push loses at most log2(1 + f_s / h) bits, under 2^-31 for P ≤ 32, since h ≥ 2^64: this is
-why the head is wider than the 2^P of the tables.
+push loses at most log2(1 + f_s / h) bits, where h ≥ f_s 2^(64−P) (after a word moves out,
+h ≥ f_s 2^(96−P) / 2^32), so f_s / h ≤ 2^(P−64) ≤ 2^-32: this is why the head is wider than
+the 2^P of the tables. Each push and pop takes constant time, so coding is linear in the
+number of symbols (on one unbounded integer it would be quadratic).
 
 Popping needs bits to be there: a message whose tail runs out before a pop that needs a
 word raises :class:`MessageExhausted`, never returns a made-up symbol.

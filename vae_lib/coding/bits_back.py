@@ -43,7 +43,10 @@ def bernoulli_frequencies(logits, precision: int) -> np.ndarray:
     [1, 2^P − 1] so that both values can be coded. Value 0 occupies [0, 2^P − f), value 1
     [2^P − f, 2^P). Returns Python ints."""
     total = 1 << precision
-    p1 = sigmoid(np.asarray(logits, dtype=np.float64))
+    logits = np.asarray(logits, dtype=np.float64)
+    if np.any(np.isnan(logits)):
+        raise ValueError("the decoder's logits hold NaN: no frequencies can be made from them")
+    p1 = sigmoid(logits)
     return np.clip(np.floor(p1 * total + 0.5), 1, total - 1).astype(np.int64).tolist()
 
 
@@ -93,7 +96,13 @@ class BitsBackCoder:
     def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """μ and σ of q(z | x) for one image (D,), float64, as the receiver computes them."""
         mu, logvar = self.model.encode(x[None].astype(self.model.dtype))
-        return mu[0].astype(np.float64), np.exp(0.5 * logvar[0].astype(np.float64))
+        sigma = np.exp(0.5 * logvar[0].astype(np.float64))
+        if not np.all(sigma > 0):  # a posterior too narrow for float64 has no buckets
+            raise ValueError(
+                f"the posterior's σ underflows to 0 (log σ² down to {logvar.min():.4g}): this "
+                "model cannot code this image"
+            )
+        return mu[0].astype(np.float64), sigma
 
     def code_of(self, buckets) -> np.ndarray:
         """The decoder's input for a code's buckets: each bucket's centre, (1, K)."""
@@ -142,18 +151,16 @@ class BitsBackCoder:
 
     # ------------------------------------------------------------------ one image
     def push_image(self, message: Message, x, trace: list | None = None) -> list[int]:
-        """Append the binary image ``x`` (D,) to ``message`` by bits-back coding.
+        """Append the binary image ``x`` (D,) to ``message`` by bits-back coding: pop a code
+        with q(z | x), push x with p(x | z), push the code with p(z).
 
         Returns the buckets of the code drawn for it. With ``trace`` (a list), the
         message's length in bits after every pop and push is appended to it: K pops of the
         code, D pushes of pixels, K pushes of the code.
         """
         x = self.check_images(np.asarray(x)[None], "x")[0]
-        return self._push(message, x, trace)
-
-    def _push(self, message: Message, x: np.ndarray, trace: list | None = None) -> list[int]:
         mu, sigma = self.posterior(x)
-        buckets = self.buckets.pop_posterior(message, mu, sigma, trace)
+        buckets = self.buckets.pop_posterior(message, mu, sigma, trace)  # borrow bits
         self.push_pixels(message, x, self.code_of(buckets), trace)
         self.buckets.push_prior(message, buckets, trace)
         return buckets
@@ -164,7 +171,7 @@ class BitsBackCoder:
         buckets = self.buckets.pop_prior(message, self.model.config.latent_dim)
         x = self.pop_pixels(message, self.code_of(buckets))
         mu, sigma = self.posterior(x)
-        self.buckets.push_posterior(message, buckets, mu, sigma)
+        self.buckets.push_posterior(message, buckets, mu, sigma)  # the bits back
         return x
 
     # ------------------------------------------------------------------ a chain of images
@@ -173,16 +180,27 @@ class BitsBackCoder:
         after each image."""
         lengths = []
         for x in self.check_images(images):
-            self._push(message, x)
+            self.push_image(message, x)
             lengths.append(message.bit_length())
         return lengths
 
-    def decode(self, n: int, message: Message) -> np.ndarray:
+    def decode(self, n: int, message: Message, max_bits: int | None = None) -> np.ndarray:
         """Take ``n`` images off ``message``, undoing :meth:`encode`: (n, D) uint8, in the
-        order they were encoded."""
+        order they were encoded (the receiver gets the last image first: a stack).
+
+        With ``max_bits``, a message that grows past it between images is refused: an
+        encoder's message never held more than its longest, so a longer one is not its.
+        """
         n = check_positive_int(n, "n")
         # grown image by image: a message that holds fewer images runs out first, and says so
-        images = [self.pop_image(message) for _ in range(n)]
+        images = []
+        for _ in range(n):
+            images.append(self.pop_image(message))
+            if max_bits is not None and message.bit_length() > max_bits:
+                raise ValueError(
+                    f"the message grew to {message.bit_length()} bits, past the {max_bits} its "
+                    "encoder reached: it was not encoded with this model"
+                )
         return np.array(images[::-1], dtype=np.uint8)
 
     # ------------------------------------------------------------------ expected lengths

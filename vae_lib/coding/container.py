@@ -13,16 +13,23 @@ bytes      field
 1 + 1 + 1          latent bits, posterior precision, pixel precision
 4          T       initial words: random bits the first image borrows
 8          seed    of the initial words, so that the receiver can check it got them back
+8          peak    the longest the message was between two images, in bits
 32         images  SHA-256 of the images (packed bits), checked after decoding
 4·W        the message, W 32-bit words
 32         SHA-256 of everything before it
 =========  ======  ==================================================================
 
 Decoding checks, before it decodes anything, the magic, the format, the checksum (a cut or
-damaged file), the model (a file made with another model) and the count the caller expects;
-after, that the message gave back exactly its initial words and the images their checksum.
-Any failure is a :class:`CompressedFileError` that says which check failed, never images
-that are not the ones compressed.
+damaged file), the model (a file made with another model), the header's settings and the
+count the caller expects; while it decodes, that the message never grows past the longest
+the encoder wrote; after, that the message gave back exactly its initial words and the
+images their checksum. Any failure is a :class:`CompressedFileError` that says which check
+failed, never images that are not the ones compressed.
+
+The checksums detect accident, not intent: SHA-256 without a key is not a signature, and a
+file doctored with care (its hashes recomputed) decodes to whatever images its doctor
+encoded. A doctored file still cannot make decoding use memory beyond its peak, nor run
+longer than its count of images, each at most the file's length in bits.
 """
 
 from __future__ import annotations
@@ -34,12 +41,12 @@ import struct
 import numpy as np
 
 from ..core.validation import check_positive_int, describe_value
-from .ans import HEAD_WORDS, WORD_BITS, Message, MessageExhausted, random_message
+from .ans import HEAD_WORDS, WORD_BITS, Message, random_message
 from .bits_back import BitsBackCoder
 
 MAGIC = b"VAEBBANS"
 FORMAT_VERSION = 1
-_HEADER = struct.Struct("<8sH32sQIBBBIQ32s")
+_HEADER = struct.Struct("<8sH32sQIBBBIQQ32s")
 _DIGEST = 32
 
 
@@ -89,6 +96,7 @@ def compress(coder: BitsBackCoder, images, seed: int = 0, lengths: list | None =
     after = coder.encode(images, message)
     if lengths is not None:
         lengths.extend([before, *after])
+    peak = max(before, *after)
     s = coder.settings
     header = _HEADER.pack(
         MAGIC,
@@ -101,6 +109,7 @@ def compress(coder: BitsBackCoder, images, seed: int = 0, lengths: list | None =
         s["pixel_precision"],
         n_initial,
         int(seed),
+        peak,
         images_sha256(images),
     )
     body = header + message.to_words().astype("<u4").tobytes()
@@ -124,7 +133,8 @@ def read_header(data) -> dict:
         )
     fields = _HEADER.unpack(body[: _HEADER.size])
     names = ("magic", "format", "model", "n_images", "pixels", "latent_bits")
-    names += ("posterior_precision", "pixel_precision", "initial_words", "seed", "images")
+    names += ("posterior_precision", "pixel_precision", "initial_words", "seed", "peak")
+    names += ("images",)
     header = dict(zip(names, fields))
     if header["format"] != FORMAT_VERSION:
         raise CompressedFileError(
@@ -163,20 +173,24 @@ def decompress(model, data, n_images: int | None = None) -> np.ndarray:
             f"the file was made with another model (SHA-256 {header['model'][:12]}…; this "
             f"model's is {model_sha256(model)[:12]}…): only the same model decodes it"
         )
-    coder = BitsBackCoder(
-        model,
-        latent_bits=header["latent_bits"],
-        posterior_precision=header["posterior_precision"],
-        pixel_precision=header["pixel_precision"],
-    )
+    settings = {k: header[k] for k in ("latent_bits", "posterior_precision", "pixel_precision")}
+    try:
+        coder = BitsBackCoder(model, **settings)
+    except ValueError as error:
+        raise CompressedFileError(f"the file's settings {settings} are invalid: {error}") from error
     if header["pixels"] != coder.input_dim:
         raise CompressedFileError(
             f"the file's images have {header['pixels']} pixels; the model's have {coder.input_dim}"
         )
+    if header["initial_words"] != initial_words(coder):
+        raise CompressedFileError(
+            f"the file declares {header['initial_words']} initial words; its settings need "
+            f"{initial_words(coder)}"
+        )
     try:
         message = Message.from_words(header["words"])
-        images = coder.decode(header["n_images"], message)
-    except (ValueError, MessageExhausted) as error:
+        images = coder.decode(header["n_images"], message, max_bits=header["peak"])
+    except (ValueError, FloatingPointError) as error:  # MessageExhausted is a ValueError
         raise CompressedFileError(f"the message does not decode: {error}") from error
     start = random_message(header["initial_words"], np.random.default_rng(header["seed"]))
     if message != start or images_sha256(images) != header["images"]:
