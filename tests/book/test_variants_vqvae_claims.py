@@ -107,3 +107,20 @@ def test_a_dead_ema_entry_waits_then_falls(g):
     assert abs(g["vq-dead-half-step"] - g["vq-dead-predicted-step"]) < 20
     # "goes from 90% to 10% of its length in ... steps, a few times 1/(1 - γ)"
     assert 100 < g["vq-dead-fall-steps"] < 1000
+
+
+def test_the_autoregressive_prior_beats_the_independent_one(g):
+    # "more log-probability than the independent one", at the spread between fits and
+    # between test images
+    assert (
+        g["vq-ar-gain"] > 3 * g["vq-ar-gain-se"] and g["vq-ar-gain"] > 3 * g["vq-ar-gain-images-se"]
+    )
+    # "a string costs ... bits instead of ...": the same gain in bits
+    assert g["vq-ind-bits"] - g["vq-ar-bits"] == pytest.approx(g["vq-ar-bits-saved"], abs=1e-6)
+    assert g["vq-ar-bits-saved"] == pytest.approx(g["vq-ar-gain"] / math.log(2))
+    # "the fits stopped after ... epochs": early, before the limit of 100
+    assert 1 <= g["vq-ar-epochs-min"] <= g["vq-ar-epochs-max"] < 100
+    assert g["vq-ar-n-fit"] == 3600
+    # "fewer strings decode to a blend of several digits"
+    assert g["vq-purity-gap"] > 3 * g["vq-purity-gap-se"]
+    assert g["vq-purity-ar"] - g["vq-purity-independent"] == pytest.approx(g["vq-purity-gap"])
