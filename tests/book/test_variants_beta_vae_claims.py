@@ -79,18 +79,21 @@ def test_the_likelihood_estimate_falls_less_than_the_elbo_only_above_beta_1(g):
             assert g[f"beta-{key}-drop-{tag}"] > 0
 
 
-def test_the_low_beta_objective_is_almost_certainly_no_bound(g):
+def test_the_low_beta_objective_lies_above_even_l_5000(g):
     excess = g["beta-objective-excess-0_25"]
     assert excess == pytest.approx(g["beta-objective-0_25"] - g["beta-lk-0_25"], abs=1e-6)
     rise_1_10, rise_10_100 = g["beta-lk-rise-1-10-0_25"], g["beta-lk-rise-10-100-0_25"]
     assert rise_1_10 == pytest.approx(g["beta-L10-0_25"] - g["beta-L1-0_25"], abs=1e-6)
     assert rise_10_100 == pytest.approx(g["beta-lk-0_25"] - g["beta-L10-0_25"], abs=1e-6)
-    # "by less for each tenfold K", and the gap to close is far larger than the steps
+    # "by less for each tenfold K"
     assert 0 < rise_10_100 < rise_1_10
-    assert excess > 3 * (rise_1_10 + rise_10_100)
-    shrink = rise_10_100 / rise_1_10
-    assert g["beta-lk-tail-0_25"] == pytest.approx(rise_10_100 * shrink / (1 - shrink))
-    assert excess > 4 * g["beta-lk-tail-0_25"]
+    # "the bound still climbs, by less than a nat per fivefold K at the end"
+    lk = [g[f"beta-large-lk-{k}"] for k in (100, 1000, 5000)]
+    assert lk[0] < lk[1] < lk[2] and lk[2] - lk[1] < 1
+    # "lies ... above L_5000 (paired by image)", far beyond its standard error
+    assert g["beta-large-n"] == 200
+    assert g["beta-large-above"] > 10 * g["beta-large-above-se"]
+    assert g["beta-large-above"] == pytest.approx(g["beta-large-objective"] - lk[2], abs=1e-6)
 
 
 def test_l_k_rises_with_k_for_every_beta(g):
