@@ -4,6 +4,8 @@ Its subpackages, each importing only from those listed after it:
 
 - ``views``: plots, latent-space rasters and widgets that work on a static page;
 - ``evaluation``: importance-weighted bounds, active units, projections, quadrature;
+  ``coding``: lossless compression with a trained model (an rANS stack, bits-back coding
+  of images, a checked file format), beside it;
 - ``training``: :func:`fit`, checkpoints, and one keyed store for trained models and
   other expensive results;
 - ``models``: the model protocol (:mod:`vae_lib.models.base`) and every model on it;
