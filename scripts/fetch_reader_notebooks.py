@@ -8,7 +8,8 @@ SHA-256 in the site's ``_notebooks/manifest.json``. When the site cannot be reac
 says so and exits 0, as it does when an entry of the manifest is refused or fails: the
 chapters' ``.md`` files still open as notebooks.
 
-    python scripts/fetch_reader_notebooks.py [--base URL] [--dest FOLDER]
+    python scripts/fetch_reader_notebooks.py [--base URL] [--dest FOLDER] [--timeout S]
+        [--max-seconds S]
 """
 
 from __future__ import annotations
@@ -56,14 +57,19 @@ def notebook_path(folder: Path, name) -> Path:
     return path
 
 
-def fetch(base: str, dest: Path) -> tuple[list[Path], list[str]]:
+def fetch(
+    base: str, dest: Path, *, timeout: float = 30.0, max_seconds: float = 120.0
+) -> tuple[list[Path], list[str]]:
     """Every notebook of the site's manifest, checked, into ``dest/_notebooks``.
 
     Returns the files fetched and, for each entry that was refused or failed, why; one bad
-    entry does not stop the others.
+    entry does not stop the others. Each file, the manifest too, may take ``timeout``
+    seconds per socket operation and ``max_seconds`` in all (connecting, headers, body).
     """
     base = base if base.endswith("/") else base + "/"
-    manifest = json.loads(fetch_bytes(base + "_notebooks/manifest.json"))
+    manifest = json.loads(
+        fetch_bytes(base + "_notebooks/manifest.json", timeout=timeout, max_seconds=max_seconds)
+    )
     if not isinstance(manifest, dict):
         raise DownloadError("the notebooks' manifest is not a JSON object")
     folder = dest / "_notebooks"
@@ -71,7 +77,15 @@ def fetch(base: str, dest: Path) -> tuple[list[Path], list[str]]:
     for name, sha256 in sorted(manifest.items()):
         try:
             path = notebook_path(folder, name)
-            fetched.append(download_file(base + "_notebooks/" + name, path, sha256))
+            fetched.append(
+                download_file(
+                    base + "_notebooks/" + name,
+                    path,
+                    sha256,
+                    timeout=timeout,
+                    max_seconds=max_seconds,
+                )
+            )
         except (DownloadError, ValueError, TypeError, OSError) as err:
             problems.append(f"{name!r}: {err}")
     return fetched, problems
@@ -81,10 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default=None, help="the site's URL (default: _config.yml)")
     parser.add_argument("--dest", type=Path, default=ROOT, help="where _notebooks/ goes")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per read")
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="seconds per file")
     args = parser.parse_args(argv)
     base = args.base or site_url()
     try:
-        paths, problems = fetch(base, args.dest)
+        paths, problems = fetch(base, args.dest, timeout=args.timeout, max_seconds=args.max_seconds)
     except (DownloadError, ValueError, OSError) as err:
         print(f"reader notebooks not fetched from {base} ({err}); open the chapters' .md files")
         return 0

@@ -4,45 +4,28 @@ For each public function, one argument at a time is replaced by a generated bad 
 (wrong dtype, wrong shape, empty, NaN or infinite entries, absurd sizes) while the others
 stay valid. The only outcomes allowed are a correct result (finite numbers) or a
 ``ValueError``/``TypeError``/``FloatingPointError`` whose message names the argument, and
-nothing may run past the time bound. The example database is kept out of the repository.
+no call may hang (:mod:`tests.properties.bad_values`). The example database is kept out of
+the repository.
 """
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import vae_lib as v
+from tests.properties.bad_values import (
+    NUMPY_INTERNAL,
+    bad_arrays,
+    bad_scalars,
+    check,
+    property_settings,
+)
 from vae_lib import views
-from vae_lib.testing import HANG_SECONDS
 
-# messages of numpy's own that mean a check is missing
-NUMPY_INTERNAL = (
-    "zero-size array",
-    "could not be broadcast",
-    "index ",
-    "out of bounds",
-    "object arrays",
-    "unsupported operand",
-    "ufunc",
-    "not supported between",
-    "has no attribute",
-    "cannot reshape",
-    "truth value of an array",
-)
-SECONDS = HANG_SECONDS  # no call may hang (a guard against hangs, not a speed test)
-SETTINGS = settings(
-    max_examples=100,
-    deadline=None,  # the bound is checked below, per call, with its own message
-    database=None,  # keeps .hypothesis/ out of the repository
-    derandomize=True,  # the same examples on every run, so that CI is reproducible
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+SETTINGS = property_settings(max_examples=50)
 
 CONFIG = v.VAEConfig(input_dim=6, hidden_dims=(5,), latent_dim=2)
 MODELS = {
@@ -52,60 +35,6 @@ MODELS = {
         np.random.default_rng(0),
     ),
 }
-
-
-def bad_arrays():
-    """Arrays no numeric function should accept silently."""
-    shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
-    return st.one_of(
-        hnp.arrays(np.float64, shapes, elements=st.sampled_from([np.nan, np.inf, -np.inf, 0.5])),
-        hnp.arrays(np.float64, shapes, elements=st.floats(-1e3, 1e3)),
-        hnp.arrays(np.complex128, shapes, elements=st.complex_numbers(max_magnitude=2)),
-        st.sampled_from(["abc", None, object(), [1, "a"], {"a": 1}, b"xy"]),
-        shapes.map(lambda s: np.zeros(s, dtype=object)),
-        shapes.map(lambda s: np.zeros(s)),  # right type, perhaps wrong shape or empty
-    )
-
-
-def bad_scalars():
-    return st.one_of(
-        st.sampled_from([0, -1, -12.0, 10**12, 2.5, np.nan, np.inf, "x", None, True, [3]]),
-        st.integers(-10, 10),
-        st.floats(allow_nan=True, allow_infinity=True),
-    )
-
-
-def finite(result) -> bool:
-    if isinstance(result, (tuple, list)):
-        return all(finite(r) for r in result)
-    if isinstance(result, dict):
-        return all(finite(r) for r in result.values())
-    if isinstance(result, v.ELBOTerms):
-        return finite([result.elbo, result.recon, result.kl])
-    if isinstance(result, v.LossTerms):
-        return np.isfinite(result.loss) and finite(list(result.terms.values()))
-    a = np.asarray(result)
-    if np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating):
-        return bool(np.all(np.isfinite(a)))
-    return True
-
-
-def check(call, name, value):
-    start = time.monotonic()
-    try:
-        result = call()
-    except (ValueError, TypeError, FloatingPointError, OverflowError) as err:
-        message = str(err)
-        assert not any(bad in message for bad in NUMPY_INTERNAL), (
-            f"{name}={value!r:.80}: a numpy-internal message: {message}"
-        )
-        assert name in message or "shapes of" in message, (
-            f"{name}={value!r:.80}: the error does not name {name!r}: {message}"
-        )
-    else:
-        assert finite(result), f"{name}={value!r:.80}: a silent non-finite result"
-    elapsed = time.monotonic() - start
-    assert elapsed < SECONDS, f"{name}={value!r:.80}: took {elapsed:.1f} s"
 
 
 def rng():

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import vae_lib
+from tests.guards import returns
 from vae_lib.testing import HANG_SECONDS
 from vae_lib.training import published
 
@@ -103,12 +104,10 @@ def test_a_model_that_cannot_be_fetched_is_trained_and_says_so(
     data, server, book_copy, tmp_path, capsys, mode, says
 ):
     server["mode"] = mode
-    start = time.monotonic()
-    model, _ = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS)
+    returns(lambda: vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, **SETTINGS))
     out = capsys.readouterr().out
     assert re.search(says, out), out
     assert "computed " in out and " here in " in out
-    assert time.monotonic() - start < HANG_SECONDS  # it ends: a hang guard, not a speed test
     assert [p.name for p in tmp_path.iterdir()] == [book_copy[0]]  # trained, nothing else
 
 
@@ -253,10 +252,8 @@ def test_a_manifest_server_that_trickles_its_headers_is_cut_off(tmp_path, monkey
     monkeypatch.setenv(published.MODELS_URL_ENV, f"http://127.0.0.1:{port}/m/")
     monkeypatch.setattr(published, "_manifests", {})
     monkeypatch.setattr(published, "READ_TIMEOUT", 0.5)  # a deadline of 4 × 0.5 s
-    start = time.monotonic()
     try:
-        report = published.fetch_published(tmp_path / "f.npz")
+        report = returns(lambda: published.fetch_published(tmp_path / "f.npz"))
     finally:
         stop.set()
     assert "could not fetch f.npz" in report and "took longer than 2 s (max_seconds)" in report
-    assert time.monotonic() - start < HANG_SECONDS  # it ends: a hang guard, not a speed test

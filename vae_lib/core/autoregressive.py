@@ -26,7 +26,9 @@ import numpy as np
 from .distributions import sigmoid
 from .nn import ACTIVATION_LAYERS, MAX_PARAMS, MLP, Linear, Module, check_network
 from .validation import (
+    check_array,
     check_float_dtype,
+    check_layer_input,
     check_positive_int,
     check_rng,
     check_size,
@@ -102,6 +104,7 @@ class MaskedLinear(Linear):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, n_in) -> (N, n_out)."""
+        x = check_layer_input(x, "x", self.W.shape[0])
         np.multiply(self.W, self._m, out=self._W_masked)
         self._x = x
         y = x @ self._W_masked
@@ -113,6 +116,7 @@ class MaskedLinear(Linear):
         """dy : (N, n_out) -> dx : (N, n_in); stores ∂/∂W = (xᵀ dy) ⊙ M and ∂/∂b = Σₙ dy."""
         if self._x is None:
             raise RuntimeError("MaskedLinear.backward was called before forward")
+        dy = check_layer_input(dy, "dy", self.W.shape[1], rows=len(self._x))
         np.matmul(self._x.T, dy, out=self.dW)
         self.dW *= self._m
         if self.has_bias:
@@ -353,6 +357,14 @@ def receptive_field_masks(field_mask, units_per_pixel: int) -> tuple[np.ndarray,
     return np.repeat(field, k, axis=1), np.repeat(nested, k, axis=0)
 
 
+def _check_units_per_pixel(k, name: str = "units_per_pixel") -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer ≥ 0; got {describe_value(k)}")
+    if k < 0:
+        raise ValueError(f"{name} must be an integer ≥ 0; got {k}")
+    return int(k)
+
+
 def _check_field_mask(field_mask) -> np.ndarray:
     field = np.asarray(field_mask)
     if (
@@ -362,12 +374,12 @@ def _check_field_mask(field_mask) -> np.ndarray:
         or field.size == 0
     ):
         raise ValueError(
-            "the field mask must be a square bool array (D, D), mask[j, i] whether pixel i "
+            "field_mask must be a square bool array (D, D), mask[j, i] whether pixel i "
             f"sees pixel j; got dtype {field.dtype} and shape {field.shape}"
         )
     if np.any(np.tril(field)):
         raise ValueError(
-            "the field mask must be strictly upper triangular (pixel i sees only pixels j < i)"
+            "field_mask must be strictly upper triangular (pixel i sees only pixels j < i)"
         )
     return field
 
@@ -397,15 +409,10 @@ class AutoregressiveNetwork(Module):
         self, field_mask, units_per_pixel: int, rng: np.random.Generator, dtype=np.float32
     ):
         field = _check_field_mask(field_mask)
-        if isinstance(units_per_pixel, bool) or not isinstance(units_per_pixel, (int, np.integer)):
-            raise TypeError(
-                f"units_per_pixel must be an integer ≥ 0; got {describe_value(units_per_pixel)}"
-            )
-        if units_per_pixel < 0:
-            raise ValueError(f"units_per_pixel must be an integer ≥ 0; got {units_per_pixel}")
+        units_per_pixel = _check_units_per_pixel(units_per_pixel)
         rng = check_rng(rng)
         d, k = len(field), int(units_per_pixel)
-        what = f"an autoregressive network of {k} units per pixel over {d} pixels"
+        what = f"an autoregressive network of units_per_pixel={k} over {d} pixels"
         check_size(self.n_allocated(d, k), what)
         self.field = field.copy()
         self.field.setflags(write=False)
@@ -422,6 +429,7 @@ class AutoregressiveNetwork(Module):
     def n_allocated(d: int, k: int) -> int:
         """The array entries a network over d pixels with k units per pixel allocates (masks,
         weights, gradients and buffers), counted before any is made."""
+        d, k = check_positive_int(d, "d"), _check_units_per_pixel(k, "k")
         masks = 2 * d * d * k + 3 * d * d if k else 0
         layers = _masked_linear_entries(d, d * k) + _masked_linear_entries(d * k, d) if k else 0
         return masks + layers + _masked_linear_entries(d, d)
@@ -429,6 +437,8 @@ class AutoregressiveNetwork(Module):
     @staticmethod
     def param_shapes(d: int, units_per_pixel: int) -> dict[str, tuple[int, ...]]:
         """Every parameter's shape, by name, without making the network."""
+        d = check_positive_int(d, "d")
+        units_per_pixel = _check_units_per_pixel(units_per_pixel)
         h = d * units_per_pixel
         hidden = {"hidden.W": (d, h), "hidden.b": (h,), "output.W": (h, d)} if h else {}
         return {**hidden, "skip.W": (d, d)}
@@ -451,6 +461,7 @@ class AutoregressiveNetwork(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x : (N, D) -> a(x) : (N, D); output i a function of the pixels of field(i)."""
+        x = check_layer_input(x, "x", len(self.field))
         out = self.skip.forward(x)
         if self.hidden is not None:
             out += self.output.forward(self.relu.forward(self.hidden.forward(x)))
@@ -458,6 +469,9 @@ class AutoregressiveNetwork(Module):
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """dy : (N, D) -> dx : (N, D) (or None); fills every layer's gradients."""
+        if self.skip._x is None:
+            raise RuntimeError("AutoregressiveNetwork.backward was called before forward")
+        dy = check_layer_input(dy, "dy", len(self.field), rows=len(self.skip._x))
         dx = self.skip.backward(dy, need_input_grad)
         if self.hidden is not None:
             dh = self.relu.backward(self.output.backward(dy))
@@ -493,7 +507,13 @@ class AutoregressiveNetwork(Module):
         x : ndarray (N, D), the model's dtype
         """
         d = len(self.field)
+        base_logits = check_array(base_logits, "base_logits", shape=(None, d))
         steps = check_steps(steps, self.field)
+        if not callable(choose):
+            raise TypeError(
+                f"choose must be a callable (pixels, logits) -> values; got "
+                f"{describe_value(choose)}"
+            )
         n = len(base_logits)
         dtype = self.skip.W.dtype
         x = np.zeros((n, d), dtype=dtype)
@@ -532,6 +552,12 @@ class AutoregressiveNetwork(Module):
         -------
         x, probs : ndarrays (N, D), the model's dtype
         """
+        base_logits = check_array(base_logits, "base_logits", shape=(None, len(self.field)))
+        u = check_array(u, "u", shape=base_logits.shape)
+        if u.size and (u.min() < 0 or u.max() >= 1):
+            raise ValueError(
+                f"u must hold uniforms on [0, 1); got values from {u.min():.4g} to {u.max():.4g}"
+            )
         probs = np.empty(np.shape(base_logits), dtype=self.skip.W.dtype)
 
         def draw_pixels(pixels, logits):
@@ -568,6 +594,7 @@ def wavefront_steps(field_mask) -> np.ndarray:
 def check_steps(steps, field_mask: np.ndarray) -> np.ndarray:
     """``steps`` as an int array (D,) if every pixel comes after every pixel it sees, else
     a ``ValueError`` naming the first pixel that does not."""
+    field_mask = _check_field_mask(field_mask)
     s = np.asarray(steps)
     d = len(field_mask)
     if s.shape != (d,) or not np.issubdtype(s.dtype, np.integer):
@@ -581,14 +608,23 @@ def check_steps(steps, field_mask: np.ndarray) -> np.ndarray:
     if early.size:
         i = int(early[0])
         raise ValueError(
-            f"pixel {i} is scheduled at step {int(s[i])}, not after every pixel it sees (one "
-            f"comes at step {int(latest[i])})"
+            f"steps must put every pixel after every pixel it sees: pixel {i} is scheduled at "
+            f"step {int(s[i])}, and one it sees at step {int(latest[i])}"
         )
     return s.astype(np.int64)
 
 
 def step_groups(steps: np.ndarray) -> list[np.ndarray]:
     """The pixels of each step, in step order: a list of index arrays."""
+    steps = np.asarray(steps) if not isinstance(steps, (str, bytes)) else steps
+    if (
+        not isinstance(steps, np.ndarray)
+        or steps.ndim != 1
+        or not np.issubdtype(steps.dtype, np.integer)
+    ):
+        raise ValueError(
+            f"steps must be a 1-D integer array, one step per pixel; got {describe_value(steps)}"
+        )
     order = np.argsort(steps, kind="stable")
     bounds = np.flatnonzero(np.diff(steps[order])) + 1
     return np.split(order, bounds)

@@ -20,7 +20,13 @@ import numpy as np
 
 from .autoregressive import MADE
 from .nn import Module
-from .validation import NonFiniteError, check_array, check_positive_int
+from .validation import (
+    NonFiniteError,
+    check_array,
+    check_layer_input,
+    check_positive_int,
+    check_widths,
+)
 
 #: numpy's warnings that become a FloatingPointError with a reason (see ``_finite``).
 _QUIET = {"over": "ignore", "invalid": "ignore"}
@@ -67,7 +73,8 @@ class AffineAutoregressiveFlow(Module):
     @staticmethod
     def sizes(dim: int, hidden_dims: Sequence[int]) -> tuple[int, ...]:
         """Layer widths of the MADE: K, hidden ..., 2K (the shifts, then the log-scales)."""
-        return (dim, *hidden_dims, 2 * dim)
+        dim = check_positive_int(dim, "dim")
+        return (dim, *check_widths(hidden_dims, "hidden_dims"), 2 * dim)
 
     def forward(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """z : (N, K) -> u = f(z) : (N, K) and the log-scales s : (N, K)."""
@@ -94,6 +101,8 @@ class AffineAutoregressiveFlow(Module):
         if self._cache is None:
             raise RuntimeError("AffineAutoregressiveFlow.backward was called before forward")
         inv_scale, u = self._cache
+        du = check_layer_input(du, "du", self.dim, rows=len(u))
+        ds = check_layer_input(ds, "ds", self.dim, rows=len(u))
         dh = np.concatenate([-du * inv_scale, ds - du * u], axis=1)
         dz = self.made.backward(dh)
         dz += du * inv_scale

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .validation import check_positive_int, check_rng
+from .validation import check_float_dtype, check_positive_int, check_rng
 
 ACTIVATIONS = ("relu", "tanh")
 
@@ -156,9 +156,8 @@ def check_network(sizes, activation: str, dtype) -> tuple[tuple[int, ...], np.dt
         raise ValueError(
             f"sizes {sizes} make {n_params:,} parameters; at most {MAX_PARAMS:,} are allowed"
         )
-    if np.dtype(dtype) not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
-    if activation not in ACTIVATION_LAYERS:
+    dtype = check_float_dtype(dtype)
+    if not isinstance(activation, str) or activation not in ACTIVATION_LAYERS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
     return sizes, np.dtype(dtype)
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from .nn import Module
-from .validation import check_array, check_positive_int, check_rng
+from .validation import (
+    NonFiniteError,
+    check_array,
+    check_float_dtype,
+    check_number,
+    check_positive_int,
+    check_rng,
+    check_size,
+)
 
 
 def nearest_codes(z: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
@@ -26,6 +34,17 @@ def nearest_codes(z: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
     -------
     ndarray of int, shape (M,); ties go to the lower index.
     """
+    z = check_array(z, "z", shape=(None, None), nonfinite_error=NonFiniteError)
+    embeddings = check_array(
+        embeddings, "embeddings", shape=(None, None), nonfinite_error=NonFiniteError
+    )
+    if len(embeddings) == 0:
+        raise ValueError("embeddings is empty; expected at least one codebook vector")
+    if z.shape[1] != embeddings.shape[1]:
+        raise ValueError(
+            f"z (shape {z.shape}) and embeddings (shape {embeddings.shape}) must have the "
+            "same number of columns, the size d of a code"
+        )
     # ‖z - e‖² = ‖z‖² - 2 z·e + ‖e‖²; ‖z‖² is the same for every j and is left out
     dist = np.sum(embeddings * embeddings, axis=1) - 2.0 * (z @ embeddings.T)
     return np.argmin(dist, axis=1)
@@ -45,6 +64,7 @@ def ema_codebook_update(count, total, codes, z, decay: float, epsilon: float) ->
         N and m, updated in place.
     codes : ndarray of int, shape (M,);  z : ndarray, shape (M, d)
     """
+    codes, z, decay, epsilon = _check_ema_arguments(count, total, codes, z, decay, epsilon)
     k = len(count)
     onehot = np.zeros((len(codes), k), dtype=z.dtype)
     onehot[np.arange(len(codes)), codes] = 1.0
@@ -57,13 +77,45 @@ def ema_codebook_update(count, total, codes, z, decay: float, epsilon: float) ->
     return total / smoothed[:, None]
 
 
+def _check_ema_arguments(count, total, codes, z, decay, epsilon):
+    """The arguments of :func:`ema_codebook_update`, checked: ``count`` and ``total`` float
+    arrays (K,) and (K, d) that can be updated in place, ``codes`` integers in 0 … K - 1,
+    one per row of a finite ``z`` (M, d), ``decay`` in [0, 1) and ``epsilon`` > 0."""
+    for name, a, ndim in (("count", count, 1), ("total", total, 2)):
+        if not (isinstance(a, np.ndarray) and a.ndim == ndim and a.dtype.kind == "f"):
+            raise TypeError(
+                f"{name} must be a {ndim}-D float ndarray (it is updated in place); got "
+                f"{type(a).__name__}"
+                + (f" of dtype {a.dtype} and shape {a.shape}" if isinstance(a, np.ndarray) else "")
+            )
+    k = len(count)
+    check_array(count, "count", shape=(k,))
+    if k == 0:
+        raise ValueError("count is empty; expected one moving count per codebook vector")
+    d = check_array(total, "total", shape=(k, None)).shape[1]
+    codes = np.asarray(codes) if not isinstance(codes, (str, bytes)) else codes
+    if not (isinstance(codes, np.ndarray) and codes.ndim == 1 and codes.dtype.kind in "iu"):
+        raise TypeError(f"codes must be a 1-D integer array; got {type(codes).__name__}")
+    if codes.size and (codes.min() < 0 or codes.max() >= k):
+        raise ValueError(f"codes must lie in 0 to {k - 1}; got {codes.min()} to {codes.max()}")
+    z = check_array(z, "z", shape=(None, d), nonfinite_error=NonFiniteError)
+    if len(z) != len(codes):
+        raise ValueError(f"codes has {len(codes)} entries for {len(z)} rows of z; one per row")
+    decay, epsilon = check_number(decay, "decay"), check_number(epsilon, "epsilon")
+    if not 0 <= decay < 1:
+        raise ValueError(f"decay must lie in [0, 1); got {decay}")
+    if not 0 < epsilon < np.inf:
+        raise ValueError(f"epsilon must be a finite number greater than 0; got {epsilon}")
+    return codes, z, decay, epsilon
+
+
 def kmeans_plus_plus(z: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """k rows of ``z`` (M, d) chosen by k-means++ seeding: each next with probability ∝ D²."""
     z = check_array(z, "z", shape=(None, None))
     k = check_positive_int(k, "k")
     rng = check_rng(rng)
     if len(z) < k:
-        raise ValueError(f"k-means++ needs at least k={k} points; got {len(z)}")
+        raise ValueError(f"k-means++ needs at least k={k} points; z has {len(z)} rows")
     chosen = [int(rng.integers(len(z)))]
     d2 = np.sum((z - z[chosen[0]]) ** 2, axis=1)
     for _ in range(k - 1):
@@ -93,8 +145,14 @@ class Codebook(Module):
     """
 
     def __init__(self, codebook_size: int, code_dim: int, ema: bool, rng, dtype):
-        k = codebook_size
         shapes = self.shapes(codebook_size, code_dim, ema)
+        k = codebook_size
+        rng, dtype = check_rng(rng), check_float_dtype(dtype)
+        # the arrays, their gradients and the uniform draw of the codebook
+        check_size(
+            2 * sum(int(np.prod(s)) for s in shapes.values()) + k * code_dim,
+            f"a codebook of codebook_size={k} vectors of code_dim={code_dim} numbers",
+        )
         self.arrays = {name: np.zeros(shape, dtype=dtype) for name, shape in shapes.items()}
         self.arrays["embeddings"][...] = rng.uniform(-1.0 / k, 1.0 / k, (k, code_dim))
         if ema:
@@ -105,7 +163,8 @@ class Codebook(Module):
     @staticmethod
     def shapes(codebook_size: int, code_dim: int, ema: bool) -> dict[str, tuple[int, ...]]:
         """The shape of each array, by name, in ``params`` order."""
-        k, d = codebook_size, code_dim
+        k = check_positive_int(codebook_size, "codebook_size")
+        d = check_positive_int(code_dim, "code_dim")
         shapes = {"embeddings": (k, d)}
         if ema:
             shapes.update(ema_count=(k,), ema_sum=(k, d))

@@ -7,6 +7,8 @@ came. Nothing is clipped or repaired silently.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -94,6 +96,37 @@ def check_array(
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise nonfinite_error(f"{name} must be finite; got {bad} NaN or infinite value(s)")
     return arr
+
+
+def check_layer_input(x, name: str, width: int, rows: int | None = None) -> np.ndarray:
+    """``x`` as a real array of shape (N, ``width``) (N = ``rows`` if given), or an error
+    naming ``name``: the check of a layer's forward or backward pass. NaN and infinity pass,
+    as an overflow upstream leaves them; the model reports that with its cause."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of numbers; got {type(x).__name__}")
+    arr = np.asarray(x)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating)
+        or np.issubdtype(arr.dtype, np.integer)
+        or arr.dtype == np.bool_
+    ):
+        raise TypeError(f"{name} must be an array of real numbers; got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != width or rows is not None and arr.shape[0] != rows:
+        expected = _describe_shape((rows, width))
+        raise ValueError(f"{name} must have shape {expected}; got shape {arr.shape}")
+    return arr
+
+
+def check_widths(widths, name: str) -> tuple[int, ...]:
+    """``widths`` (a sequence of layer widths, perhaps empty) as a tuple of ints ≥ 1."""
+    sequence = (
+        widths.ndim == 1
+        if isinstance(widths, np.ndarray)
+        else isinstance(widths, Sequence) and not isinstance(widths, (str, bytes))
+    )
+    if not sequence:
+        raise TypeError(f"{name} must be a sequence of ints; got {describe_value(widths)}")
+    return tuple(check_positive_int(w, f"{name} entry") for w in widths)
 
 
 def check_unit_interval(x: np.ndarray, name: str, what: str = "pixel values") -> np.ndarray:

@@ -57,7 +57,12 @@ MNIST_MAX_BYTES = 1 << 25
 
 
 def download_mnist(
-    cache_dir=None, *, base_url: str | None = None, timeout: float = 60.0, checksums=None
+    cache_dir=None,
+    *,
+    base_url: str | None = None,
+    timeout: float = 60.0,
+    checksums=None,
+    max_seconds: float = 900.0,
 ) -> dict[str, Path]:
     """Download the four MNIST files into ``cache_dir/mnist`` (only those missing or bad).
 
@@ -73,6 +78,9 @@ def download_mnist(
     checksums : dict of str to str, optional
         File name to SHA-256; default :data:`MNIST_SHA256`. (Fashion-MNIST, say, has the
         same file names with other sums.)
+    max_seconds : float
+        Seconds each file's download may take in all, connecting, headers and body (a
+        server that trickles bytes is cut off).
 
     Returns
     -------
@@ -97,7 +105,12 @@ def download_mnist(
     for name, sha in checksums.items():
         try:
             paths[name] = download_file(
-                base + name, folder / name, sha, timeout=timeout, max_bytes=MNIST_MAX_BYTES
+                base + name,
+                folder / name,
+                sha,
+                timeout=timeout,
+                max_seconds=max_seconds,
+                max_bytes=MNIST_MAX_BYTES,
             )
         except DownloadError as err:
             raise DownloadError(f"{err}; {hint}") from err
@@ -127,7 +140,12 @@ def read_idx(path) -> np.ndarray:
 
 
 def load_mnist(
-    cache_dir=None, *, base_url: str | None = None, timeout: float = 60.0, checksums=None
+    cache_dir=None,
+    *,
+    base_url: str | None = None,
+    timeout: float = 60.0,
+    checksums=None,
+    max_seconds: float = 900.0,
 ) -> Dataset:
     """Full MNIST with its standard split, downloaded once (see :func:`download_mnist`).
 
@@ -137,7 +155,13 @@ def load_mnist(
         ``x_train`` shape (60000, 784), ``x_test`` shape (10000, 784), float32 grey levels
         pixel / 255 in [0, 1]; labels int64; ``image_shape`` (28, 28).
     """
-    files = download_mnist(cache_dir, base_url=base_url, timeout=timeout, checksums=checksums)
+    files = download_mnist(
+        cache_dir,
+        base_url=base_url,
+        timeout=timeout,
+        checksums=checksums,
+        max_seconds=max_seconds,
+    )
     arrays = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
         images = read_idx(files[f"{prefix}-images-idx3-ubyte.gz"])

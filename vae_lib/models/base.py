@@ -217,7 +217,8 @@ class Model:
 
     def draw_noise(self, batch, rng: np.random.Generator) -> np.ndarray | None:
         """Every random number one training step on ``batch`` needs, drawn from ``rng``."""
-        shape = self.noise_shape(self.batch_length(batch))
+        rng = check_rng(rng)
+        shape = self.noise_shape(self.batch_length(self.check_batch(batch)))
         return None if shape is None else rng.standard_normal(shape, dtype=self.dtype)
 
     def check_noise(self, noise, n: int) -> np.ndarray | None:

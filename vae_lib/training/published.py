@@ -31,6 +31,8 @@ MAX_MANIFEST_BYTES = 1 << 20
 MAX_SECONDS = 1e9
 #: Seconds to wait for each read, and for a whole file, before computing it here instead.
 READ_TIMEOUT, FILE_SECONDS = 30.0, 300.0
+#: Seconds the whole fetch of the manifest may take (None: 4 × READ_TIMEOUT).
+MANIFEST_SECONDS: float | None = None
 
 #: One fetch of the manifest per folder and process: the manifest, or why it failed.
 _manifests: dict[str, dict | DownloadError] = {}
@@ -69,7 +71,12 @@ def manifest(url: str) -> dict:
 
 
 def _fetch_manifest(url: str) -> dict:
-    body = fetch_bytes(url + MANIFEST, timeout=READ_TIMEOUT, max_bytes=MAX_MANIFEST_BYTES)
+    body = fetch_bytes(
+        url + MANIFEST,
+        timeout=READ_TIMEOUT,
+        max_bytes=MAX_MANIFEST_BYTES,
+        max_seconds=MANIFEST_SECONDS,
+    )
     try:
         entries = json.loads(body, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as err:
