@@ -107,3 +107,19 @@ def test_no_table_row_is_outside_a_table():
         if parser.misplaced:
             problems[page.relative_to(SITE).as_posix()] = parser.misplaced[:3]
     assert not problems, problems
+
+
+def test_every_chapter_has_a_widget():
+    """Every chapter page has ipywidget controls on the static page (the book's promise); a
+    widget whose call is not the last expression of its cell is never displayed."""
+    require_site("index.html")
+    introductions = {"chapters/vlae/paper.html"}  # a part's opening page, with no code
+    chapters = sorted(p.relative_to(SITE).as_posix() for p in (SITE / "chapters").rglob("*.html"))
+    without = [
+        page
+        for page in chapters
+        if page not in introductions
+        and "application/vnd.jupyter.widget-view+json"
+        not in (SITE / page).read_text(encoding="utf-8")
+    ]
+    assert chapters and not without, f"chapter pages without a widget: {without}"
