@@ -150,3 +150,30 @@ def test_exercise_2_the_slope_does_not_steepen_by_k_1000():
     # "at the VAE's parameters it falls much more slowly from K = 1 to K = 1000"
     assert vae[1000] < vae[1]
     assert vae[1] / vae[1000] < math.sqrt(k50[1] / k50[1000])
+
+
+def test_a_yardstick_that_favours_neither_model(g):
+    ks = (1, 10, 100, 1000, 5000)
+    for name in ("vae", "k50"):
+        for encoder in ("own", "refit"):
+            values = [g[f"iwae-yard-{name}-{encoder}-{k}"] for k in ks]
+            assert all(a <= b for a, b in zip(values, values[1:]))  # L_K rises with K
+    for encoder in ("own", "refit"):
+        lead = g[f"iwae-yard-k50-{encoder}-5000"] - g[f"iwae-yard-vae-{encoder}-5000"]
+        assert g[f"iwae-lead-{encoder}"] == pytest.approx(lead, abs=1e-6)
+    # "with their own encoders, the K = 50 IWAE leads the VAE"
+    assert g["iwae-lead-own"] > 3 * g["iwae-lead-se-own"]
+    # the verdict the page states follows from the refitted lead and its standard error
+    value, se = g["iwae-lead-refit"], g["iwae-lead-se-refit"]
+    expected = (
+        "survives"
+        if value > 3 * se
+        else "reverses"
+        if value < -3 * se
+        else "does not survive at this precision"
+    )
+    assert g["iwae-lead-verdict"] == expected
+    assert g["iwae-yard-n"] == 200
+    # "the ... nats it loses were the IWAE's better proposal"
+    proposal = g["iwae-lead-own"] - g["iwae-lead-refit"]
+    assert g["iwae-lead-proposal"] == pytest.approx(proposal, abs=1e-9)
