@@ -101,3 +101,17 @@ def test_the_iaf_view_is_for_evaluation_only():
     x = np.random.default_rng(1).uniform(size=(3, 6))
     with pytest.raises(NotImplementedError, match="for evaluation only"):
         view.loss_and_grads(x, view.draw_noise(x, np.random.default_rng(2)))
+
+
+def test_the_af_prior_log_density_stays_finite_far_from_the_mode():
+    """At z = 1e30 the log-density is about -1.5e60: beyond float32, within float64."""
+    import warnings
+
+    model = AFPriorVAE(
+        AFPriorConfig(input_dim=6, hidden_dims=(5,), latent_dim=3, flow_hidden_dims=(4,)),
+        np.random.default_rng(0),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        log_p = model.log_prior(np.full((2, 3), 1e30, dtype=np.float32))
+    assert log_p.dtype == np.float64 and np.all(np.isfinite(log_p)) and np.all(log_p < -1e59)

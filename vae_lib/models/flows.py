@@ -208,9 +208,12 @@ class AFPriorVAE(FlowVAE):
     decoder_reads_flow = False
 
     def log_prior(self, z) -> np.ndarray:
-        r"""log p(z) = log N(f(z); 0, I) - Σ_i s_i(z_{<i}), shape (N,) for z of shape (N, K)."""
+        r"""log p(z) = log N(f(z); 0, I) - Σ_i s_i(z_{<i}), shape (N,) for z of shape (N, K),
+        float64: far from the mode the log-density (about -|f(z)|²/2) leaves float32's range
+        long before the density's own arithmetic does."""
         z = self.check_codes(z)
         u, s = self.flow.forward(z)
+        u, s = u.astype(np.float64), s.astype(np.float64)
         return standard_normal_log_density_kernel(u) - np.sum(s, axis=-1)
 
     def sample(self, n: int, rng: np.random.Generator, given=None) -> tuple[np.ndarray, np.ndarray]:
@@ -226,8 +229,7 @@ class AFPriorVAE(FlowVAE):
         """log p(x|z) + log p(z) with the flow prior, for every example and code: (N, G)."""
         out = super().log_joint_pairs(x, z)  # with log N(z; 0, I) in place of log p(z)
         z = np.asarray(z, dtype=self.dtype)
-        correction = self.log_prior(z) - standard_normal_log_density_kernel(z)
-        return out + correction.astype(np.float64)
+        return out + self.log_prior(z) - standard_normal_log_density_kernel(z.astype(np.float64))
 
 
 @register("iaf_posterior_vae")
