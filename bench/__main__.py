@@ -25,43 +25,35 @@ HERE = Path(__file__).resolve().parent
 PARTS = ("training", "quality", "vlae", "coding", "book", "widgets", "test")
 
 
-def run_training(threads: int, epochs: int, runs: int) -> dict:
-    """The training benchmark, in a subprocess whose thread counts are fixed before import."""
+def run_part(module: str, threads: int, *args) -> dict:
+    """``python -m bench.<module> ... --out file.json`` in a subprocess whose thread counts
+    are fixed before numpy is imported; its results."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "training.json"
-        cmd = [sys.executable, "-m", "bench.training", "--threads", str(threads)]
-        cmd += ["--epochs", str(epochs), "--runs", str(runs), "--out", str(out)]
+        out = Path(tmp) / f"{module}.json"
+        cmd = [sys.executable, "-m", f"bench.{module}", *map(str, args), "--out", str(out)]
         subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(threads), check=True)
         return json.loads(out.read_text())
+
+
+def run_training(threads: int, epochs: int, runs: int) -> dict:
+    """The training benchmark (speed and quality against PyTorch)."""
+    return run_part("training", threads, "--threads", threads, "--epochs", epochs, "--runs", runs)
 
 
 def run_quality(threads: int, epochs: int, first_seed: int, runs: int) -> dict:
-    """More independent runs (``python -m bench.quality``), in a subprocess like training."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "quality.json"
-        cmd = [sys.executable, "-m", "bench.quality", "--threads", str(threads)]
-        cmd += ["--epochs", str(epochs), "--first-seed", str(first_seed)]
-        cmd += ["--runs", str(runs), "--out", str(out)]
-        subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(threads), check=True)
-        return json.loads(out.read_text())
+    """More independent runs (``python -m bench.quality``), like training."""
+    args = ("--threads", threads, "--epochs", epochs, "--first-seed", first_seed)
+    return run_part("quality", threads, *args, "--runs", runs)
 
 
 def run_vlae(epochs: int) -> dict:
     """The VLAE decoders against PyTorch (``python -m bench.vlae``), one thread each."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "vlae.json"
-        cmd = [sys.executable, "-m", "bench.vlae", "--epochs", str(epochs), "--out", str(out)]
-        subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(1), check=True)
-        return json.loads(out.read_text())
+    return run_part("vlae", 1, "--epochs", epochs)
 
 
 def run_coding(images: int) -> dict:
     """The bits-back coder's speed (``python -m bench.coding``), one thread."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "coding.json"
-        cmd = [sys.executable, "-m", "bench.coding", "--images", str(images), "--out", str(out)]
-        subprocess.run(cmd, cwd=machine.ROOT, env=machine.thread_env(1), check=True)
-        return json.loads(out.read_text())
+    return run_part("coding", 1, "--images", images)
 
 
 def merge_quality(results: dict) -> None:

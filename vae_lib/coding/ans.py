@@ -27,8 +27,6 @@ word raises :class:`MessageExhausted`, never returns a made-up symbol.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from ..core.validation import describe_value
@@ -130,13 +128,6 @@ class Message:
                 )
             head = (head << WORD_BITS) | self.tail.pop()
         self.head = head
-
-    def pop(self, find: Callable[[int], tuple[int, int, int]], precision: int) -> int:
-        """Pop one symbol. ``find(slot)`` returns (symbol, start, freq) of the symbol whose
-        interval holds ``slot``."""
-        symbol, start, freq = find(self.peek(precision))
-        self.pop_interval(start, freq, precision)
-        return symbol
 
     def push_uniform(self, symbol: int, precision: int) -> None:
         """Push one of 2^precision equally likely symbols: exactly ``precision`` bits."""

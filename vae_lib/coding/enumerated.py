@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.validation import check_positive_int, describe_value
-from ..toys.bits_back import DiscreteLatentModel, check_discrete_model, check_probabilities
+from ..toys.bits_back import DiscreteLatentModel, check_discrete_model, check_encoder
 from .ans import MAX_PRECISION, Message, pop_table, push_table, quantize
 
 #: Bits of precision of the coder's frequencies: probabilities are multiples of 2^-32.
@@ -29,12 +29,7 @@ PRECISION = MAX_PRECISION
 
 def _tables(model: DiscreteLatentModel, q, precision: int):
     model = check_discrete_model(model)
-    q = check_probabilities(q, "q", "M codes")
-    if q.shape != (model.log_likelihood.shape[1], model.n_states):
-        raise ValueError(
-            f"q must have shape (2^D, M) = {(model.log_likelihood.shape[1], model.n_states)}; "
-            f"got {q.shape}"
-        )
+    q = check_encoder(q, model)
     prior = quantize(np.exp(model.log_prior), precision)
     likelihood = quantize(np.exp(model.log_likelihood), precision)  # rows z, over images
     encoder = quantize(q, precision)  # rows x, over codes

@@ -244,6 +244,18 @@ def check_discrete_model(model) -> DiscreteLatentModel:
 
 
 # ----------------------------------------------------------------------------- encoders
+def check_encoder(q, model: DiscreteLatentModel) -> np.ndarray:
+    """``q`` as float64 if it is an encoder table q(z|x) for ``model``: shape (2^D, M), each
+    row probabilities over the M codes."""
+    q = check_probabilities(q, "q", "M codes")
+    if q.shape != (model.log_likelihood.shape[1], model.n_states):
+        raise ValueError(
+            f"q must have shape (2^D, M) = {(model.log_likelihood.shape[1], model.n_states)}; "
+            f"got {q.shape}"
+        )
+    return q
+
+
 def tempered_encoder(model: DiscreteLatentModel, t: float) -> np.ndarray:
     r"""q_t(z|x) ∝ p(z) p(x|z)^t for every image: (2^D, M).
 
@@ -329,13 +341,7 @@ def bits_back_account(model: DiscreteLatentModel, q) -> BitsBackAccount:
     -------
     BitsBackAccount, nats; NaN for the images of probability 0 under the model
     """
-    model = check_discrete_model(model)
-    q = check_probabilities(q, "q", "M codes")
-    if q.shape != (model.log_likelihood.shape[1], model.n_states):
-        raise ValueError(
-            f"q must have shape (2^D, M) = {(model.log_likelihood.shape[1], model.n_states)}; "
-            f"got {q.shape}"
-        )
+    model, q = check_discrete_model(model), check_encoder(q, model)
     log_lik = model.log_likelihood.T  # (2^D, M)
     ideal = -model.log_evidence()
     possible = np.isfinite(ideal)  # an image of probability 0 is never sent
