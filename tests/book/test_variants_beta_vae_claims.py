@@ -1,5 +1,7 @@
 """What the page "The β-VAE: trading rate for distortion" says about its numbers."""
 
+import math
+
 import pytest
 from executed import glued
 
@@ -99,3 +101,69 @@ def test_the_low_beta_objective_lies_above_even_l_5000(g):
 def test_l_k_rises_with_k_for_every_beta(g):
     for b in BETAS:
         assert g[f"beta-L1-{b}"] < g[f"beta-L10-{b}"] < g[f"beta-lk-{b}"]
+
+
+SEEDS = (11, 12, 13)
+
+
+def _over_seeds(g, key):
+    """The mean over seeds of a paired difference, its standard error, and the per-seed values."""
+    per_seed = [g[f"{key}-{s}"] for s in SEEDS]
+    mean, se = g[key], g[f"{key}-se"]
+    assert mean == pytest.approx(sum(per_seed) / len(per_seed))
+    sd = math.sqrt(sum((v - mean) ** 2 for v in per_seed) / (len(per_seed) - 1))
+    assert se == pytest.approx(sd / math.sqrt(len(per_seed)))
+    return mean, se, per_seed
+
+
+def test_three_seeds(g):
+    assert [g[f"beta-seed-{i}"] for i in (1, 2, 3)] == list(SEEDS)
+
+
+def test_over_seeds_every_step_of_beta_lowers_the_rate_and_raises_the_distortion(g):
+    ratios = []
+    for lo, hi in zip(BETAS, BETAS[1:]):
+        for key in ("rate", "distortion"):
+            mean, se, _ = _over_seeds(g, f"beta-seeds-{key}-step-{lo}-{hi}")
+            assert mean > 3 * se > 0
+            ratios.append(mean / se)
+    # "each step by at least ... standard errors over seeds"
+    assert g["beta-seeds-steps-min-t"] == pytest.approx(min(ratios))
+    assert g["beta-seeds-steps-min-t"] > 3
+
+
+def test_over_seeds_only_beta_8_switches_units_off(g):
+    for s in SEEDS:
+        assert g[f"beta-seeds-active-4-{s}"] == g["beta-latent"]
+        assert g[f"beta-seeds-active-8-{s}"] < g["beta-latent"]
+
+
+def test_over_seeds_the_elbo_is_best_at_beta_1_and_falls_on_both_sides(g):
+    for s in SEEDS:
+        assert g[f"beta-seeds-best-elbo-beta-{s}"] == 1.0
+    for tag in ("0_5", "2"):
+        mean, se, _ = _over_seeds(g, f"beta-seeds-elbo-drop-{tag}")
+        assert mean > 3 * se > 0
+        # the first seed's row is the page's first-seed comparison
+        assert g[f"beta-seeds-elbo-drop-{tag}-11"] == pytest.approx(
+            g[f"beta-elbo-drop-{tag}"], abs=1e-6
+        )
+        assert g[f"beta-seeds-lk-drop-{tag}-11"] == pytest.approx(
+            g[f"beta-lk-drop-{tag}"], abs=1e-6
+        )
+
+
+def test_over_seeds_beta_2_costs_mostly_gap_and_beta_half_costs_the_model(g):
+    # β = 2: "the model itself is only a little worse" (L_100 falls), and "most of what
+    # β = 2 costs the ELBO ... is a wider gap": the widening exceeds the fall of L_100
+    for key in ("lk-drop-2", "widening-2", "widening-minus-lk-drop-2"):
+        mean, se, _ = _over_seeds(g, f"beta-seeds-{key}")
+        assert mean > 3 * se > 0
+    assert g["beta-seeds-widening-2"] == pytest.approx(
+        g["beta-seeds-elbo-drop-2"] - g["beta-seeds-lk-drop-2"]
+    )
+    # β = 0.5: "L_100 by more": the gap narrows
+    mean, se, _ = _over_seeds(g, "beta-seeds-lk-drop-0_5")
+    assert mean > 3 * se > 0
+    mean, se, _ = _over_seeds(g, "beta-seeds-widening-0_5")
+    assert mean < -3 * se < 0

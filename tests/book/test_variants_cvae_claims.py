@@ -95,3 +95,70 @@ def test_exercise_1_numbers():
     ce = -math.log(0.9)
     assert ce == pytest.approx(0.105, abs=5e-4)
     assert LOG10 - ce == pytest.approx(2.20, abs=5e-3)
+
+
+SEEDS = (17, 18, 19)
+
+
+def _over_seeds(g, key):
+    """The mean over seeds of a difference between two models, its s.e., the per-seed values."""
+    per_seed = [g[f"cvae-seeds-{key}-{s}"] for s in SEEDS]
+    mean, se = g[f"cvae-seeds-{key}"], g[f"cvae-seeds-{key}-se"]
+    assert mean == pytest.approx(sum(per_seed) / len(per_seed))
+    sd = math.sqrt(sum((v - mean) ** 2 for v in per_seed) / (len(per_seed) - 1))
+    assert se == pytest.approx(sd / math.sqrt(len(per_seed)))
+    return mean, se, per_seed
+
+
+def test_three_seeds(g):
+    assert [g[f"cvae-seed-{i}"] for i in (1, 2, 3)] == list(SEEDS)
+
+
+def test_the_first_seed_rows_are_the_page_numbers(g):
+    for size in SIZES:
+        for key in ("gain", "other", "kl-drop"):
+            assert g[f"cvae-seeds-{key}-{size}-17"] == pytest.approx(g[f"cvae-{key}-{size}"])
+        assert g[f"cvae-seeds-knn-drop-{size}-17"] == pytest.approx(
+            g[f"cvae-knn-vae-{size}"] - g[f"cvae-knn-cvae-{size}"]
+        )
+    assert g["cvae-seeds-swap-2d-minus-16d-17"] == pytest.approx(
+        g["cvae-swap-2d"] - g["cvae-swap-16d"]
+    )
+    assert g["cvae-seeds-accuracy-2d-minus-16d-17"] == pytest.approx(
+        g["cvae-accuracy-2d"] - g["cvae-accuracy-16d"]
+    )
+    assert g["cvae-seeds-worth-16d-minus-2d-17"] == pytest.approx(
+        g["cvae-worth-16d"] - g["cvae-worth-2d"]
+    )
+
+
+# every comparison the page states in words, in its stated direction
+STATED = (
+    "gain-2d",  # the CVAE's log p(x | y) beats the VAE's log p(x), 2-D
+    "gain-16d",  # and 16-D
+    "gain-2d-minus-16d",  # "about ten times as much" with 2 coordinates
+    "other-2d",  # the CVAE as a model of images is better, 2-D
+    "other-16d",  # "a slightly better model than the VAE", 16-D
+    "worth-16d-minus-2d",  # the 2-D model "gets less from the label"
+    "accuracy-2d-minus-16d",  # "the 2-D model, the better classifier"
+    "kl-drop-2d",  # the KL term falls
+    "kl-drop-16d",
+    "recon-rise-2d",  # the reconstruction term rises, 2-D
+    "knn-drop-2d",  # the code tells the digit less well
+    "knn-drop-16d",
+    "swap-2d-minus-16d",  # the 2-D decoder listens more to the label
+)
+
+
+@pytest.mark.parametrize("key", STATED)
+def test_each_stated_direction_holds_over_three_seeds(g, key):
+    mean, se, per_seed = _over_seeds(g, key)
+    assert mean > 3 * se > 0
+    assert all(v > 0 for v in per_seed)  # "points the same way with all three seeds"
+
+
+def test_the_2d_gain_varies_more_than_its_image_standard_error(g):
+    # "ranges from [seed 19] to [seed 17] nats ..., against a standard error over images of ..."
+    values = {s: g[f"cvae-seeds-gain-2d-{s}"] for s in SEEDS}
+    assert min(values, key=values.get) == 19 and max(values, key=values.get) == 17
+    assert values[17] - values[19] > 2 * g["cvae-gain-se-2d"]
