@@ -14,7 +14,12 @@ from vae_lib import (
     sigmoid,
     standard_normal_log_density,
 )
-from vae_lib.core.distributions import sigmoid_and_softplus_kernel
+from vae_lib.core.distributions import (
+    gaussian_entropy_kernel,
+    gaussian_log_density_grad_kernel,
+    gaussian_log_density_kernel,
+    sigmoid_and_softplus_kernel,
+)
 from vae_lib.testing import assert_gradient
 
 
@@ -170,3 +175,22 @@ def test_kl_shape_mismatch():
 def test_reparameterize_needs_a_generator(rng):
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         reparameterize(np.zeros((1, 2)), np.zeros((1, 2)), rng)
+
+
+def test_gaussian_entropy_kernel_against_monte_carlo():
+    rng = np.random.default_rng(7)
+    mu, logvar = np.array([0.3, -2.0, 1.0]), np.array([-1.0, 0.5, 2.0])
+    z = mu + np.exp(0.5 * logvar) * rng.standard_normal((200_000, 3))
+    samples = -gaussian_log_density_kernel(z, mu, logvar)
+    se = samples.std() / np.sqrt(len(samples))
+    assert abs(samples.mean() - gaussian_entropy_kernel(logvar)) < 4 * se
+
+
+def test_gaussian_log_density_grad_kernel_against_finite_differences():
+    rng = np.random.default_rng(8)
+    z, mu, logvar = (rng.normal(size=(4, 3)) for _ in range(3))
+    grads = gaussian_log_density_grad_kernel(z, mu, logvar)
+    for grad, value, name in zip(grads, (z, mu, logvar), ("z", "mu", "logvar")):
+        assert_gradient(
+            grad, lambda: float(np.sum(gaussian_log_density_kernel(z, mu, logvar))), value, name
+        )

@@ -35,6 +35,14 @@ SMALL = {
         top_hidden_dims=(4,),
         dtype="float64",
     ),
+    "bottom_up_hvae": vae_lib.BottomUpHVAEConfig(
+        input_dim=6,
+        hidden_dims=(5,),
+        latent_dim=3,
+        top_latent_dim=2,
+        top_hidden_dims=(4,),
+        dtype="float64",
+    ),
     # a 1x6 row of pixels (the default shape of 6), each seeing the two before it
     "vlae": vae_lib.VLAEConfig(
         input_dim=6, hidden_dims=(5,), latent_dim=2, window=2, units_per_pixel=2, dtype="float64"
@@ -97,12 +105,33 @@ LARGE = {
         top_hidden_dims=(32,),
         dtype="float64",
     ),
+    # Here a drawn z1 feeds the top encoder's ReLUs, and a step of 1e-5 along 10⁵ random
+    # coordinates crosses a kink for some directions; tanh keeps the loss differentiable
+    # (ReLU is checked entry by entry on the small config).
+    "bottom_up_hvae": vae_lib.BottomUpHVAEConfig(
+        input_dim=784,
+        hidden_dims=(64,),
+        latent_dim=8,
+        top_latent_dim=4,
+        top_hidden_dims=(32,),
+        activation="tanh",
+        dtype="float64",
+    ),
 }
 NAMES = sorted(MODELS)
 LIKELIHOODS = ("gaussian", "continuous_bernoulli")
 #: Models whose likelihood the config chooses: each is also in the suite with every other
 #: likelihood (the Gaussian with a learned σ), named "model+likelihood".
-GREY = ("vae", "iwae", "cvae", "hvae", "af_prior_vae", "iaf_posterior_vae", "vqvae")
+GREY = (
+    "vae",
+    "iwae",
+    "cvae",
+    "hvae",
+    "bottom_up_hvae",
+    "af_prior_vae",
+    "iaf_posterior_vae",
+    "vqvae",
+)
 
 
 def with_likelihood(config, likelihood):

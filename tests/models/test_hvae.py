@@ -269,3 +269,89 @@ def test_config_checks_and_what_the_model_refuses():
     with pytest.raises(TypeError, match="log_joint_pairs"):
         vae_lib.vae_log_marginal_grid(model, data(1))
     assert HVAE.param_shapes(model.config)["prior.0.W"] == (2, 4)
+
+
+# ----------------------------------------------------------------------------- bottom-up
+def bottom_up(seed=0, **changes):
+    config = vae_lib.BottomUpHVAEConfig(**{**SMALL, "dtype": "float64", **changes})
+    return vae_lib.BottomUpHVAE(config, np.random.default_rng(seed))
+
+
+def test_bottom_up_shares_the_generative_model_and_feeds_z1_to_the_top_encoder():
+    ladder, up = (
+        HVAE.param_shapes(small().config),
+        vae_lib.BottomUpHVAE.param_shapes(bottom_up().config),
+    )
+    assert list(ladder) == list(up)
+    differ = {name for name in ladder if ladder[name] != up[name]}
+    assert differ == {"top_encoder.0.W"}  # the top encoder reads K1 = 3 codes, not d1's 5 units
+    assert ladder["top_encoder.0.W"] == (5, 4) and up["top_encoder.0.W"] == (3, 4)
+
+
+def test_bottom_up_elbo_is_the_mean_log_weight_and_its_shares_add_up():
+    """E[log w] is the ELBO, so the mean of many log-weights (log q sampled) must agree with
+    elbo() (q(z1 | x)'s entropy in closed form, KL2 closed form given z1)."""
+    model = bottom_up()
+    x = data(4)
+    terms = model.elbo(x, np.random.default_rng(0), n_samples=20_000)
+    np.testing.assert_allclose(terms.kl, terms.kl1 + terms.kl2)
+    np.testing.assert_allclose(terms.elbo, terms.recon - terms.kl)
+    log_w = model.log_weights(x, 20_000, np.random.default_rng(1))
+    se = np.sqrt(2) * log_w.std(axis=0) / np.sqrt(len(log_w))
+    assert np.all(np.abs(log_w.mean(axis=0) - terms.elbo) < 4 * se)
+    assert np.all(terms.kl2 > 0)
+
+
+def test_bottom_up_kl_shares_by_brute_force():
+    """KL1 = E[log q(z1 | x) - log p(z1 | z2)] and KL2 = E[KL(q(z2 | z1) ‖ N(0, I))], from
+    draws made here with the public pieces only."""
+    model = bottom_up(seed=3)
+    x = data(3, seed=4)
+    mu1, logvar1 = model.encode(x)
+    rng = np.random.default_rng(5)
+    kl1, kl2 = [], []
+    for _ in range(20_000):
+        z1 = mu1 + np.exp(0.5 * logvar1) * rng.standard_normal(mu1.shape)
+        mu2, logvar2 = model.top_posterior(z1)
+        z2 = mu2 + np.exp(0.5 * logvar2) * rng.standard_normal(mu2.shape)
+        kl1.append(
+            vae_lib.gaussian_log_density(z1, mu1, logvar1)
+            - vae_lib.gaussian_log_density(z1, *model.prior_params(z2))
+        )
+        kl2.append(vae_lib.kl_standard_normal(mu2, logvar2))
+    terms = model.elbo(x, np.random.default_rng(6), n_samples=20_000)
+    for brute, share in ((np.array(kl1), terms.kl1), (np.array(kl2), terms.kl2)):
+        se = brute.std(axis=0) / np.sqrt(len(brute))
+        assert np.all(np.abs(brute.mean(axis=0) - share) < 5 * np.sqrt(2) * se)
+
+
+def test_bottom_up_posterior_means_and_reconstruction():
+    model = bottom_up()
+    x = data(4)
+    mean1, mean2 = model.posterior_means(x, np.random.default_rng(0), n_samples=4000)
+    mu1, logvar1 = model.encode(x)
+    np.testing.assert_allclose(mean1, mu1, rtol=1e-12)  # q(z1 | x) depends on nothing else
+    rng = np.random.default_rng(1)
+    draws = np.array(
+        [
+            model.top_posterior(mu1 + np.exp(0.5 * logvar1) * rng.standard_normal(mu1.shape))[0]
+            for _ in range(4000)
+        ]
+    )
+    se = draws.std(axis=0) / np.sqrt(len(draws))
+    assert np.all(np.abs(draws.mean(axis=0) - mean2) < 5 * np.sqrt(2) * se)
+    np.testing.assert_array_equal(model.reconstruct(x), model.decode_mean(mu1))
+
+
+def test_bottom_up_gradient_with_warm_up_and_beta():
+    model = bottom_up(beta=0.7, kl_warmup_epochs=4)
+    model.start_epoch(1)
+    x = data(5)
+    check_model_gradients(model, x, np.random.default_rng(2), entrywise=True)
+    terms = model.loss_and_grads(x, model.draw_noise(x, np.random.default_rng(3))).terms
+    assert terms["objective"] > terms["elbo"]  # c = 0.7 · 2/4 < 1 weighs the KL less
+
+
+def test_bottom_up_top_posterior_names_a_wrong_shape():
+    with pytest.raises(ValueError, match="z1"):
+        bottom_up().top_posterior(np.zeros((2, 5)))

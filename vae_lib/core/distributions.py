@@ -75,6 +75,26 @@ def gaussian_log_density_kernel(z: np.ndarray, mu: np.ndarray, logvar: np.ndarra
     return -0.5 * np.sum(LOG_2PI + logvar + (z - mu) ** 2 * np.exp(-logvar), axis=-1)
 
 
+def gaussian_entropy_kernel(logvar: np.ndarray) -> np.ndarray:
+    """The entropy of N(μ, diag exp(log σ²)) in nats, -E[log N(z; μ, σ²)] = ½ Σ (log 2πe +
+    log σ²), summed over the last axis."""
+    return 0.5 * np.sum(LOG_2PI + 1.0 + logvar, axis=-1)
+
+
+def gaussian_log_density_grad_kernel(z, mu, logvar) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""The gradient of log N(z; μ, diag exp(log σ²)) in z, μ and log σ², per coordinate:
+
+    .. math:: \frac{\partial}{\partial z} = -\frac{z - \mu}{\sigma^2}, \qquad
+              \frac{\partial}{\partial \mu} = \frac{z - \mu}{\sigma^2}, \qquad
+              \frac{\partial}{\partial \log\sigma^2} = \frac12\Big(\frac{(z - \mu)^2}{\sigma^2}
+              - 1\Big)
+
+    A training step whose prior term is a sampled density, not a closed-form KL, calls this.
+    """
+    scaled = (z - mu) * np.exp(-logvar)
+    return -scaled, scaled, 0.5 * (scaled * (z - mu) - 1.0)
+
+
 def reparameterize_kernel(mu, logvar, eps) -> tuple[np.ndarray, np.ndarray]:
     """z = μ + σ ⊙ ε and σ (kept for the backward pass): :func:`reparameterize` with the
     noise given and no checks. ``eps`` may hold several draws along a leading axis."""

@@ -4,7 +4,7 @@ from .base import MODELS, LossTerms, Model, ModelConfig, model_class, model_clas
 from .cvae import CVAE, CVAEConfig
 from .flows import AFPriorConfig, AFPriorVAE, IAFPosteriorConfig, IAFPosteriorVAE
 from .gaussian_latent import GaussianLatentConfig, GaussianLatentModel
-from .hvae import HVAE, HVAEConfig
+from .hvae import HVAE, BottomUpHVAE, BottomUpHVAEConfig, HVAEConfig
 from .iwae import IWAE, IWAEConfig
 from .latent_model import LatentModel, LikelihoodConfig, NetworkConfig
 from .vae import VAE, VAEConfig
@@ -21,6 +21,8 @@ __all__ = [
     "CVAE",
     "HVAE",
     "HVAEConfig",
+    "BottomUpHVAE",
+    "BottomUpHVAEConfig",
     "GaussianLatentConfig",
     "GaussianLatentModel",
     "LatentModel",

@@ -15,18 +15,27 @@ bottom layer merges the encoder's Gaussian with the prior's (eq. ``hvae-merge``)
 .. math:: q(z_1 \mid z_2, x) \propto \mathcal N(z_1; \hat\mu_1, \hat\sigma_1^2)\,
           \mathcal N(z_1; \mu_p(z_2), \sigma_p^2(z_2)).
 
-A sibling of the VAE: it shares the likelihood, the data check and decoding
-(:class:`~vae_lib.models.latent_model.LatentModel`) and β with KL warm-up (``KLSchedule``),
-and has its own two layers, prior network, merge, ELBO and importance weights.
+:class:`BottomUpHVAE` has the same generative model and the plain bottom-up inference
+:math:`q(z_1 \mid x)\, q(z_2 \mid z_1)`, the baseline Sønderby et al. compare the ladder
+with: its top layer sees x only through a draw of z1.
+
+Siblings of the VAE: they share the likelihood, the data check and decoding
+(:class:`~vae_lib.models.latent_model.LatentModel`) and β with KL warm-up (``KLSchedule``).
+What the two inference schemes share (the generative chain, sampling, and the ELBO, the
+importance weights and the posterior means, all computed from one draw of (z1, z2) down
+the model's own q) is :class:`TwoLayerVAE`; each scheme adds its draw and its training step.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ..core.distributions import (
+    gaussian_entropy_kernel,
+    gaussian_log_density_grad_kernel,
     gaussian_log_density_kernel,
     kl_standard_normal_grad_kernel,
     kl_standard_normal_kernel,
@@ -94,19 +103,38 @@ class HVAEConfig(GaussianLatentConfig):
             check_positive_int(width, "top_hidden_dims entry")
 
 
-@register("hvae")
-class HVAE(KLSchedule, LatentModel):
-    """A two-layer ladder VAE: p(z2) p(z1 | z2) p(x | z1), with q(z2 | x) q(z1 | z2, x).
+class LayerDraw(NamedTuple):
+    """One draw (z1, z2) ~ q(z1, z2 | x) of N examples, and what the ELBO, the importance
+    weights and the posterior means need of it (each array has N rows)."""
+
+    z1: np.ndarray
+    z2: np.ndarray
+    #: The means of q's Gaussians for z1 and z2 in this draw (one may depend on the other).
+    mean1: np.ndarray
+    mean2: np.ndarray
+    #: p(z1 | z2) at the drawn z2.
+    mu_p: np.ndarray
+    logvar_p: np.ndarray
+    #: The two layers' shares of KL(q(z1, z2 | x) ‖ p(z1, z2)), each (N,): estimates whose
+    #: expectations over draws add up to the KL (see :class:`TwoLayerVAE.elbo`).
+    kl1: np.ndarray
+    kl2: np.ndarray
+    #: log q of each layer's draw given what it is conditioned on, each (N,).
+    log_q1: np.ndarray
+    log_q2: np.ndarray
+
+
+class TwoLayerVAE(KLSchedule, LatentModel):
+    """What both inference schemes share: p(z2) p(z1 | z2) p(x | z1), sampling down the chain,
+    and the ELBO, importance weights and posterior means of draws from the model's q.
+
+    A subclass says how the top encoder is fed (:meth:`top_encoder_input`), how one draw
+    goes (:meth:`_draw`), what :meth:`encode` returns, and its training step
+    (:meth:`forward_backward`).
 
     Networks, in ``params`` order: ``encoder`` (f1: x -> d1, then the activation),
-    ``encoder_head`` (d1 -> μ̂1, log σ̂1²), ``top_encoder`` (f2 and its head: d1 -> d2 ->
-    μ̂2, log σ̂2²), ``prior`` (z2 -> μ_p, log σ_p²) and ``decoder`` (z1 -> logits).
-
-    Parameters
-    ----------
-    config : HVAEConfig
-    rng : numpy.random.Generator
-        Draws the initial weights.
+    ``encoder_head`` (d1 -> μ̂1, log σ̂1²), ``top_encoder`` (its input -> μ̂2, log σ̂2²),
+    ``prior`` (z2 -> μ_p, log σ_p²) and ``decoder`` (z1 -> logits).
     """
 
     config_class = HVAEConfig
@@ -115,18 +143,23 @@ class HVAE(KLSchedule, LatentModel):
     log_joint_pairs = None
 
     @classmethod
+    def top_encoder_input(cls, c: HVAEConfig) -> int:
+        """The width of what the top encoder reads."""
+        raise NotImplementedError
+
+    @classmethod
     def network_sizes(cls, c: HVAEConfig) -> dict[str, tuple[int, ...]]:
         d1 = c.hidden_dims[-1]
         return {
             "encoder": (c.input_dim, *c.hidden_dims),
             "encoder_head": (d1, 2 * c.latent_dim),
-            "top_encoder": (d1, *c.top_hidden_dims, 2 * c.top_latent_dim),
+            "top_encoder": (cls.top_encoder_input(c), *c.top_hidden_dims, 2 * c.top_latent_dim),
             "prior": (c.top_latent_dim, *reversed(c.top_hidden_dims), 2 * c.latent_dim),
             "decoder": (c.latent_dim, *reversed(c.hidden_dims), c.input_dim),
         }
 
     def build(self, rng: np.random.Generator) -> dict:
-        # f1 ends in a Linear layer; d1 is its activation, shared by both heads
+        # f1 ends in a Linear layer; d1 is its activation
         self._d1_activation = ACTIVATION_LAYERS[self.config.activation]()
         return super().build(rng)
 
@@ -147,38 +180,15 @@ class HVAE(KLSchedule, LatentModel):
         return check_array(z2, name, shape=(None, self.config.top_latent_dim), dtype=self.dtype)
 
     # ------------------------------------------------------------------ the networks
-    def _bottom_up(self, x: np.ndarray):
-        """(μ̂1, log σ̂1², μ̂2, log σ̂2²), each (N, K_l), from checked data."""
-        k1, k2 = self.config.latent_dim, self.config.top_latent_dim
-        d1 = self._d1_activation.forward(self.networks["encoder"].forward(x))
-        h1 = self.networks["encoder_head"].forward(d1)
-        h2 = self.networks["top_encoder"].forward(d1)
-        return h1[:, :k1], h1[:, k1:], h2[:, :k2], h2[:, k2:]
+    def _d1(self, x: np.ndarray) -> np.ndarray:
+        """d1 = f1(x), the encoder's last hidden layer, from checked data."""
+        return self._d1_activation.forward(self.networks["encoder"].forward(x))
 
     def _prior(self, z2: np.ndarray):
         """(μ_p, log σ_p²) of p(z1 | z2), each (N, K1)."""
         h = self.networks["prior"].forward(z2)
         k1 = self.config.latent_dim
         return h[:, :k1], h[:, k1:]
-
-    def bottom_up(self, x):
-        """The encoder's Gaussians from the bottom-up pass d1 = f1(x), d2 = f2(d1).
-
-        Parameters
-        ----------
-        x : ndarray, shape (N, D), values in [0, 1]
-
-        Returns
-        -------
-        mu1_hat, logvar1_hat : ndarray, shape (N, K1)
-            The encoder's own Gaussian for z1, before the merge with p(z1 | z2).
-        mu2, logvar2 : ndarray, shape (N, K2)
-            q(z2 | x).
-        """
-        with np.errstate(**QUIET):
-            out = tuple(a.copy() for a in self._bottom_up(self.check_data(x)))
-        self.check_finite("the encoder's output", *out)
-        return out
 
     def prior_params(self, z2) -> tuple[np.ndarray, np.ndarray]:
         """μ_p(z2) and log σ_p²(z2) of p(z1 | z2): z2 (N, K2) -> two arrays (N, K1)."""
@@ -234,6 +244,175 @@ class HVAE(KLSchedule, LatentModel):
         z1, _, mean = self.sample_layers(n, rng)
         return z1, mean
 
+    def _loss_terms(self, mean_recon: float, kl1, kl2, weight: float) -> LossTerms:
+        """A training step's LossTerms from the batch's mean reconstruction term, the KL
+        shares per example, and the KL's weight c = β·w."""
+        mean_kl1, mean_kl2 = float(np.mean(kl1)), float(np.mean(kl2))
+        mean_kl = mean_kl1 + mean_kl2
+        terms = {
+            "elbo": mean_recon - mean_kl,
+            "recon": mean_recon,
+            "kl": mean_kl,
+            "kl1": mean_kl1,
+            "kl2": mean_kl2,
+            **self.likelihood.terms(),
+        }
+        if self.trains_on_elbo:
+            return LossTerms(loss=-terms["elbo"], terms=terms)
+        objective = mean_recon - weight * mean_kl
+        return LossTerms(loss=-objective, terms={"objective": objective, **terms})
+
+    # ------------------------------------------------------------------ inference
+    def _draw(self, x: np.ndarray, eps: np.ndarray) -> LayerDraw:
+        """One draw down the model's q on checked data, with the noise ``eps`` (N, K1 + K2)."""
+        raise NotImplementedError
+
+    def _draws(self, x: np.ndarray, n: int, rng: np.random.Generator):
+        """``n`` draws of (z1, z2) ~ q for every example, one at a time."""
+        for _ in range(n):
+            yield self._draw(x, rng.standard_normal(self.noise_shape(len(x)), dtype=self.dtype))
+
+    def posterior_means(self, x, rng: np.random.Generator | None = None, n_samples: int = 64):
+        r"""The posterior mean of each layer, E_q[z1 | x] and E_q[z2 | x], for active units.
+
+        Each is the mean over ``n_samples`` draws of the mean of that layer's Gaussian in the
+        draw: exact for a layer q does not condition on the other (E_q[z2 | x] = μ̂2(x) in
+        the ladder, E_q[z1 | x] = μ̂1(x) bottom-up), a Monte Carlo mean for the other
+        (for the ladder :math:`\mathbb E_q[z_1 \mid x] = \mathbb E_{q(z_2|x)}[\mu_q(z_2, x)]`).
+
+        Returns
+        -------
+        mean1 : ndarray, shape (N, K1), float64
+        mean2 : ndarray, shape (N, K2), float64
+        """
+        x = self.check_data(x)
+        rng = check_rng(rng)
+        n_samples = check_positive_int(n_samples, "n_samples")
+        check_size(n_samples * len(x) * self.config.latent_dim, f"n_samples={n_samples}")
+        mean1 = np.zeros((len(x), self.config.latent_dim))
+        mean2 = np.zeros((len(x), self.config.top_latent_dim))
+        with np.errstate(**QUIET):
+            for draw in self._draws(x, n_samples, rng):
+                mean1 += draw.mean1
+                mean2 += draw.mean2
+            mean1 /= n_samples
+            mean2 /= n_samples
+        self.check_finite("the posterior mean", mean1, mean2)
+        return mean1, mean2
+
+    def reconstruct(self, x, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Decode the posterior at its centre (the draw with ε = 0: z1 is the mean of its
+        Gaussian given the mean z2, or given nothing); shape (N, D)."""
+        x = self.check_data(x)
+        with np.errstate(**QUIET):
+            draw = self._draw(x, np.zeros(self.noise_shape(len(x)), self.dtype))
+            mean = self.likelihood.mean(self.decoder.forward(draw.mean1))
+        self.check_finite("the reconstruction", mean)
+        return mean
+
+    # ------------------------------------------------------------------ the ELBO
+    def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> TwoLayerELBOTerms:
+        r"""The ELBO of each example, with its two KL terms, from ``n_samples`` draws.
+
+        .. math:: \mathcal L(x) = \mathbb E_{q}\big[\log p(x \mid z_1)\big]
+                  - \mathrm{KL}\big(q(z_1, z_2 \mid x)\,\|\,p(z_1, z_2)\big)
+
+        The KL is split by layer as each scheme's q factorizes; each share is the mean over
+        the draws of :attr:`LayerDraw.kl1` and ``kl2``. This is the ELBO whatever the
+        warm-up.
+
+        Returns
+        -------
+        TwoLayerELBOTerms of arrays, shape (N,)
+        """
+        x, rng, n_samples = self.check_draws(x, rng, n_samples)
+        recon, kl1, kl2 = np.zeros(len(x)), np.zeros(len(x)), np.zeros(len(x))
+        with np.errstate(**QUIET):
+            for draw in self._draws(x, n_samples, rng):
+                kl1 += draw.kl1
+                kl2 += draw.kl2
+                recon += self.likelihood.log_prob(x, self.decoder.forward(draw.z1))
+            recon /= n_samples
+            kl1 /= n_samples
+            kl2 /= n_samples
+        self.check_finite("the ELBO", recon, kl1, kl2)
+        kl = kl1 + kl2
+        return TwoLayerELBOTerms(elbo=recon - kl, recon=recon, kl=kl, kl1=kl1, kl2=kl2)
+
+    # ------------------------------------------------------------------ evaluation
+    def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
+        r"""log w = log p(x | z1) + log p(z1 | z2) + log p(z2) - log q(z1, z2 | x) for ``k``
+        draws (z1, z2) ~ q, per example.
+
+        Returns
+        -------
+        ndarray, shape (k, N), float64
+        """
+        x = self.check_data(x)
+        k = check_positive_int(k, "k")
+        k1, k2 = self.config.latent_dim, self.config.top_latent_dim
+        check_size(k * len(x) * (k1 + k2), f"k={k} samples of {len(x)} codes")
+        rng = check_rng(rng)
+        out = np.empty((k, len(x)))
+        with np.errstate(**QUIET):
+            for i, draw in enumerate(self._draws(x, k, rng)):
+                out[i] = (
+                    self.likelihood.log_prob(x, self.decoder.forward(draw.z1))
+                    + gaussian_log_density_kernel(draw.z1, draw.mu_p, draw.logvar_p)
+                    + standard_normal_log_density_kernel(draw.z2)
+                    - draw.log_q1
+                    - draw.log_q2
+                )
+        self.check_finite("log p(x, z1, z2) - log q(z1, z2 | x)", out)
+        return out
+
+
+@register("hvae")
+class HVAE(TwoLayerVAE):
+    """A two-layer ladder VAE: p(z2) p(z1 | z2) p(x | z1), with q(z2 | x) q(z1 | z2, x).
+
+    The top encoder is f2 and its head: d1 -> d2 -> μ̂2, log σ̂2²; the bottom layer's
+    posterior merges the encoder's Gaussian with the prior's.
+
+    Parameters
+    ----------
+    config : HVAEConfig
+    rng : numpy.random.Generator
+        Draws the initial weights.
+    """
+
+    @classmethod
+    def top_encoder_input(cls, c: HVAEConfig) -> int:
+        """d1: the top encoder reads the deterministic bottom-up pass."""
+        return c.hidden_dims[-1]
+
+    def _bottom_up(self, x: np.ndarray):
+        """(μ̂1, log σ̂1², μ̂2, log σ̂2²), each (N, K_l), from checked data."""
+        k1, k2 = self.config.latent_dim, self.config.top_latent_dim
+        d1 = self._d1(x)
+        h1 = self.networks["encoder_head"].forward(d1)
+        h2 = self.networks["top_encoder"].forward(d1)
+        return h1[:, :k1], h1[:, k1:], h2[:, :k2], h2[:, k2:]
+
+    def bottom_up(self, x):
+        """The encoder's Gaussians from the bottom-up pass d1 = f1(x), d2 = f2(d1).
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, D), values in [0, 1]
+
+        Returns
+        -------
+        mu1_hat, logvar1_hat : ndarray, shape (N, K1)
+            The encoder's own Gaussian for z1, before the merge with p(z1 | z2).
+        mu2, logvar2 : ndarray, shape (N, K2)
+            q(z2 | x).
+        """
+        with np.errstate(**QUIET):
+            out = tuple(a.copy() for a in self._bottom_up(self.check_data(x)))
+        self.check_finite("the encoder's output", *out)
+        return out
+
     def encode(self, x):
         """The encoder's two Gaussians, (μ̂1, log σ̂1², μ̂2, log σ̂2²): :meth:`bottom_up`."""
         return self.bottom_up(x)
@@ -246,78 +425,23 @@ class HVAE(KLSchedule, LatentModel):
         mu1, logvar1, _, _ = precision_weighted_merge_kernel(mu1_hat, logvar1_hat, mu_p, logvar_p)
         return z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1
 
-    def posterior_means(self, x, rng: np.random.Generator | None = None, n_samples: int = 64):
-        r"""The posterior mean of each layer, E_q[z1 | x] and E_q[z2 | x], for active units.
-
-        .. math:: \mathbb E_q[z_2 \mid x] = \hat\mu_2(x), \qquad
-                  \mathbb E_q[z_1 \mid x] = \mathbb E_{q(z_2|x)}\big[\mu_q(z_2, x)\big]
-
-        The second depends on z2 through the prior's Gaussian, so it is a Monte Carlo mean
-        over ``n_samples`` draws of z2 ~ q(z2 | x).
-
-        Returns
-        -------
-        mean1 : ndarray, shape (N, K1), float64
-        mean2 : ndarray, shape (N, K2), float64
-        """
-        x = self.check_data(x)
-        rng = check_rng(rng)
-        n_samples = check_positive_int(n_samples, "n_samples")
-        check_size(n_samples * len(x) * self.config.latent_dim, f"n_samples={n_samples}")
-        mean1 = np.zeros((len(x), self.config.latent_dim))
-        with np.errstate(**QUIET):
-            for _ in range(n_samples):
-                eps2 = rng.standard_normal((len(x), self.config.top_latent_dim), dtype=self.dtype)
-                _, mu2, *_, mu1, _ = self._posterior(x, eps2)
-                mean1 += mu1
-            mean1 /= n_samples
-            mean2 = mu2.astype(np.float64)
-        self.check_finite("the posterior mean", mean1, mean2)
-        return mean1, mean2
-
-    def reconstruct(self, x, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Decode the posterior at its centre: z2 = μ̂2, z1 = μ_q(z2, x); shape (N, D)."""
-        x = self.check_data(x)
-        with np.errstate(**QUIET):
-            *_, mu1, _ = self._posterior(x, np.zeros((len(x), self.top_latent_dim), self.dtype))
-            mean = self.likelihood.mean(self.decoder.forward(mu1))
-        self.check_finite("the reconstruction", mean)
-        return mean
-
-    # ------------------------------------------------------------------ the ELBO
-    def elbo(self, x, rng: np.random.Generator, n_samples: int = 1) -> TwoLayerELBOTerms:
-        r"""The ELBO of each example, with its two KL terms, from ``n_samples`` draws.
-
-        .. math:: \mathcal L(x) = \mathbb E_{q}\big[\log p(x \mid z_1)\big]
-                  - \mathbb E_{q(z_2|x)}\big[\mathrm{KL}(q(z_1 \mid z_2, x)
-                  \,\|\,p(z_1 \mid z_2))\big]
-                  - \mathrm{KL}(q(z_2 \mid x)\,\|\,p(z_2))
-
-        The last term is exact; the first two are Monte Carlo means over draws of (z1, z2),
-        each KL of the bottom layer in closed form given its z2. This is the ELBO whatever
-        the warm-up.
-
-        Returns
-        -------
-        TwoLayerELBOTerms of arrays, shape (N,)
-        """
-        x, rng, n_samples = self.check_draws(x, rng, n_samples)
-        k1, k2 = self.config.latent_dim, self.config.top_latent_dim
-        recon = np.zeros(len(x))
-        kl1 = np.zeros(len(x))
-        with np.errstate(**QUIET):
-            for _ in range(n_samples):
-                eps = rng.standard_normal((len(x), k1 + k2), dtype=self.dtype)
-                z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(x, eps[:, k1:])
-                kl1 += kl_diag_gaussians_kernel(mu1, logvar1, mu_p, logvar_p)
-                z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
-                recon += self.likelihood.log_prob(x, self.decoder.forward(z1))
-            recon /= n_samples
-            kl1 /= n_samples
-            kl2 = kl_standard_normal_kernel(mu2, logvar2).astype(np.float64)
-        self.check_finite("the ELBO", recon, kl1, kl2)
-        kl = kl1 + kl2
-        return TwoLayerELBOTerms(elbo=recon - kl, recon=recon, kl=kl, kl1=kl1, kl2=kl2)
+    def _draw(self, x: np.ndarray, eps: np.ndarray) -> LayerDraw:
+        """Down the ladder: both KL shares in closed form (the bottom one given z2)."""
+        k1 = self.config.latent_dim
+        z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(x, eps[:, k1:])
+        z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
+        return LayerDraw(
+            z1=z1,
+            z2=z2,
+            mean1=mu1,
+            mean2=mu2,
+            mu_p=mu_p,
+            logvar_p=logvar_p,
+            kl1=kl_diag_gaussians_kernel(mu1, logvar1, mu_p, logvar_p),
+            kl2=kl_standard_normal_kernel(mu2, logvar2),
+            log_q1=gaussian_log_density_kernel(z1, mu1, logvar1),
+            log_q2=gaussian_log_density_kernel(z2, mu2, logvar2),
+        )
 
     def forward_backward(self, x: np.ndarray, noise: np.ndarray) -> LossTerms:
         r"""The negative training objective of a checked batch and its gradient in ``grads``.
@@ -384,47 +508,148 @@ class HVAE(KLSchedule, LatentModel):
         dd1 += self.networks["top_encoder"].backward(dh2)
         self.networks["encoder"].backward(self._d1_activation.backward(dd1), need_input_grad=False)
 
-        mean_recon, mean_kl1, mean_kl2 = recon_sum / n, float(np.mean(kl1)), float(np.mean(kl2))
-        mean_kl = mean_kl1 + mean_kl2
-        terms = {
-            "elbo": mean_recon - mean_kl,
-            "recon": mean_recon,
-            "kl": mean_kl,
-            "kl1": mean_kl1,
-            "kl2": mean_kl2,
-            **self.likelihood.terms(),
-        }
-        if self.trains_on_elbo:
-            return LossTerms(loss=-terms["elbo"], terms=terms)
-        objective = mean_recon - weight * mean_kl
-        return LossTerms(loss=-objective, terms={"objective": objective, **terms})
+        return self._loss_terms(recon_sum / n, kl1, kl2, weight)
 
-    # ------------------------------------------------------------------ evaluation
-    def log_weights(self, x, k: int, rng: np.random.Generator) -> np.ndarray:
-        r"""log w = log p(x | z1) + log p(z1 | z2) + log p(z2) - log q(z1 | z2, x) - log q(z2 | x)
-        for ``k`` draws (z1, z2) ~ q down the ladder, per example.
+
+# ----------------------------------------------------------------------------- bottom-up
+@dataclass(frozen=True)
+class BottomUpHVAEConfig(HVAEConfig):
+    """Hyperparameters of a :class:`BottomUpHVAE`: those of :class:`HVAEConfig`, with the
+    same meaning; f2 reads z1 instead of d1."""
+
+
+@register("bottom_up_hvae")
+class BottomUpHVAE(TwoLayerVAE):
+    r"""The ladder VAE's generative model with bottom-up inference, q(z1 | x) q(z2 | z1).
+
+    q(z1 | x) = N(μ̂1(d1), σ̂1²(d1)) as the ladder's encoder Gaussian, and the top encoder
+    (f2 and its head) reads a draw of z1 instead of d1. Nothing flows down: the posterior of
+    z1 ignores what the prior p(z1 | z2) expects. The ELBO's shares per layer are
+
+    .. math:: \mathrm{KL}_1 = \mathbb E_q\big[\log q(z_1 \mid x) - \log p(z_1 \mid z_2)\big],
+              \qquad
+              \mathrm{KL}_2 = \mathbb E_{q(z_1|x)}\big[\mathrm{KL}(q(z_2 \mid z_1)\,\|\,
+              p(z_2))\big],
+
+    the second in closed form given z1, the first with q's entropy in closed form and
+    log p(z1 | z2) at the drawn codes. KL₁ is an accounting share, not a KL: it can be
+    negative when q(z2 | z1) picks a z2 whose prior fits z1 closely; the sum is the KL.
+
+    Parameters
+    ----------
+    config : BottomUpHVAEConfig
+    rng : numpy.random.Generator
+        Draws the initial weights.
+    """
+
+    config_class = BottomUpHVAEConfig
+
+    @classmethod
+    def top_encoder_input(cls, c: HVAEConfig) -> int:
+        """K1: the top encoder reads a draw of z1."""
+        return c.latent_dim
+
+    def _bottom_encoder(self, x: np.ndarray):
+        """(μ̂1, log σ̂1²) of q(z1 | x), each (N, K1), from checked data."""
+        h1 = self.networks["encoder_head"].forward(self._d1(x))
+        k1 = self.config.latent_dim
+        return h1[:, :k1], h1[:, k1:]
+
+    def _top_encoder(self, z1: np.ndarray):
+        """(μ̂2, log σ̂2²) of q(z2 | z1), each (N, K2)."""
+        h2 = self.networks["top_encoder"].forward(z1)
+        k2 = self.config.top_latent_dim
+        return h2[:, :k2], h2[:, k2:]
+
+    def encode(self, x):
+        """(μ̂1, log σ̂1²) of q(z1 | x), each (N, K1); q(z2 | z1) is :meth:`top_posterior`."""
+        with np.errstate(**QUIET):
+            out = tuple(a.copy() for a in self._bottom_encoder(self.check_data(x)))
+        self.check_finite("the encoder's output", *out)
+        return out
+
+    def top_posterior(self, z1) -> tuple[np.ndarray, np.ndarray]:
+        """(μ̂2, log σ̂2²) of q(z2 | z1): z1 (N, K1) -> two arrays (N, K2)."""
+        z1 = check_array(z1, "z1", shape=(None, self.config.latent_dim), dtype=self.dtype)
+        with np.errstate(**QUIET):
+            out = tuple(a.copy() for a in self._top_encoder(z1))
+        self.check_finite("the top encoder's output", *out)
+        return out
+
+    def _draw(self, x: np.ndarray, eps: np.ndarray) -> LayerDraw:
+        """Up the chain: z1 ~ q(z1 | x), then z2 ~ q(z2 | z1)."""
+        k1 = self.config.latent_dim
+        mu1, logvar1 = self._bottom_encoder(x)
+        z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
+        mu2, logvar2 = self._top_encoder(z1)
+        z2 = mu2 + np.exp(0.5 * logvar2) * eps[:, k1:]
+        mu_p, logvar_p = self._prior(z2)
+        return LayerDraw(
+            z1=z1,
+            z2=z2,
+            mean1=mu1,
+            mean2=mu2,
+            mu_p=mu_p,
+            logvar_p=logvar_p,
+            kl1=-gaussian_entropy_kernel(logvar1) - gaussian_log_density_kernel(z1, mu_p, logvar_p),
+            kl2=kl_standard_normal_kernel(mu2, logvar2),
+            log_q1=gaussian_log_density_kernel(z1, mu1, logvar1),
+            log_q2=gaussian_log_density_kernel(z2, mu2, logvar2),
+        )
+
+    def forward_backward(self, x: np.ndarray, noise: np.ndarray) -> LossTerms:
+        r"""The negative training objective of a checked batch and its gradient in ``grads``.
+
+        The objective is recon - c·(KL₁ + KL₂) with c = β·w as the ladder's, KL₁ and KL₂ as in
+        the class docstring for the drawn codes. The backward pass: the decoder into z1;
+        -log p(z1 | z2) into z1 directly and into (μ_p, log σ_p²), then through the prior
+        network into z2; z2 = μ̂2 + σ̂2 ε2 and KL₂ through the top encoder into z1 again;
+        then z1 = μ̂1 + σ̂1 ε1 and the entropy, the head and f1.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, D)
+        noise : ndarray, shape (N, K1 + K2)
+            ε1 (first K1 columns) and ε2.
 
         Returns
         -------
-        ndarray, shape (k, N), float64
+        LossTerms: loss = -objective; terms ``elbo``, ``recon``, ``kl``, ``kl1``, ``kl2``
+        (batch means, nats) and first, unless it trains on the ELBO, ``objective``.
         """
-        x = self.check_data(x)
-        k = check_positive_int(k, "k")
-        k1, k2 = self.config.latent_dim, self.config.top_latent_dim
-        check_size(k * len(x) * (k1 + k2), f"k={k} samples of {len(x)} codes")
-        rng = check_rng(rng)
-        out = np.empty((k, len(x)))
-        with np.errstate(**QUIET):
-            for i in range(k):
-                eps = rng.standard_normal((len(x), k1 + k2), dtype=self.dtype)
-                z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(x, eps[:, k1:])
-                z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
-                out[i] = (
-                    self.likelihood.log_prob(x, self.decoder.forward(z1))
-                    + gaussian_log_density_kernel(z1, mu_p, logvar_p)
-                    + standard_normal_log_density_kernel(z2)
-                    - gaussian_log_density_kernel(z1, mu1, logvar1)
-                    - gaussian_log_density_kernel(z2, mu2, logvar2)
-                )
-        self.check_finite("log p(x, z1, z2) - log q(z1, z2 | x)", out)
-        return out
+        n, k1, k2 = len(x), self.config.latent_dim, self.config.top_latent_dim
+        weight = self.config.beta * self.kl_weight
+        eps1, eps2 = noise[:, :k1], noise[:, k1:]
+        d1 = self._d1(x)
+        h1 = self.networks["encoder_head"].forward(d1)
+        mu1, logvar1 = h1[:, :k1], h1[:, k1:]
+        z1, std1 = reparameterize_kernel(mu1, logvar1, eps1)
+        mu2, logvar2 = self._top_encoder(z1)
+        z2, std2 = reparameterize_kernel(mu2, logvar2, eps2)
+        mu_p, logvar_p = self._prior(z2)
+        logits = self.decoder.forward(z1)
+
+        recon_sum, d_out = self.likelihood.step(x, logits, 1.0 / n)
+        kl1 = -gaussian_entropy_kernel(logvar1) - gaussian_log_density_kernel(z1, mu_p, logvar_p)
+        kl2 = kl_standard_normal_kernel(mu2, logvar2)
+
+        # -log p(z1 | z2), weighted c = β·w / n, into z1 directly and into the prior's Gaussian
+        c = weight / n
+        g_z1, g_mu_p, g_logvar_p = gaussian_log_density_grad_kernel(z1, mu_p, logvar_p)
+        dz2 = self.networks["prior"].backward(-c * np.concatenate([g_mu_p, g_logvar_p], axis=1))
+        # z2 = μ̂2 + σ̂2 ε2 and KL2, through the top encoder back into z1
+        dmu2, dlogvar2 = reparameterize_backward_kernel(dz2, eps2, std2)
+        kl_dmu2, kl_dlogvar2 = kl_standard_normal_grad_kernel(mu2, std2, c)
+        dh2 = np.empty((n, 2 * k2), dtype=self.dtype)
+        np.add(dmu2, kl_dmu2, out=dh2[:, :k2])
+        np.add(dlogvar2, kl_dlogvar2, out=dh2[:, k2:])
+        dz1 = self.networks["top_encoder"].backward(dh2)
+        dz1 += self.decoder.backward(d_out)
+        dz1 -= c * g_z1
+        # z1 = μ̂1 + σ̂1 ε1; the entropy's gradient in log σ̂1² is -½ per unit, so c·E[log q]'s is -c/2
+        dmu1, dlogvar1 = reparameterize_backward_kernel(dz1, eps1, std1)
+        dh1 = np.concatenate([dmu1, dlogvar1 - 0.5 * c], axis=1)
+        dd1 = self.networks["encoder_head"].backward(dh1)
+        self.networks["encoder"].backward(self._d1_activation.backward(dd1), need_input_grad=False)
+
+        return self._loss_terms(recon_sum / n, kl1, kl2, weight)
