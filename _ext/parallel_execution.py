@@ -12,10 +12,11 @@ brings jupyter-cache (the store myst-nb reads from) up to date itself:
 - **In parallel.** The chapters to execute run in a pool of ``nb_execution_jobs``
   processes (0: ``BOOK_JOBS``, else the cores this process may use), each with one BLAS
   thread, the longest first, with jupyter-cache's own ``single_nb_execution``. "Longest" is
-  each chapter's last measured time, or from a clean start its cold time in
-  ``chapter_seconds.json`` beside this file (written by ``make bench``). Trained
-  models that several chapters share are computed once: ``vae_lib``'s store makes a second
-  process wait for the first (:mod:`vae_lib.training.cache`).
+  the larger of each chapter's last measured time and its cold time in
+  ``chapter_seconds.json`` beside this file (written by ``make bench``):
+  :func:`execution_order`. Trained models that several chapters share are computed once:
+  ``vae_lib``'s store makes a second process wait for the first
+  (:mod:`vae_lib.training.cache`).
 - **What the book used.** Each execution records the stored models and results it read
   (``VAE_LIB_CACHE_LOG``); :func:`book_cache_files` gives their union, which the build
   publishes, and nothing else.
@@ -165,6 +166,23 @@ def _cold_times() -> dict:
         return {}
 
 
+def execution_order(chapters, cold: dict, last: dict) -> list[str]:
+    """The chapters, the longest expected first; a chapter with no time on record first of all.
+
+    A chapter's expected time is the larger of its cold time (``chapter_seconds.json``: what
+    it costs when its models must be trained) and its last measured one. The larger, because
+    chapters re-execute mostly after a change in the library, which may retrain their models:
+    ordered by their last, warm, times, the longest cold chapter would start late and finish
+    alone while the other processes idle.
+    """
+
+    def expected(chapter: str) -> float:
+        known = [t for t in (cold.get(chapter), last.get(chapter)) if t is not None]
+        return max(known) if known else float("inf")
+
+    return sorted(chapters, key=lambda chapter: -expected(chapter))
+
+
 def bring_cache_up_to_date(app, env, added, changed, removed) -> list[str]:
     """``env-get-outdated``: execute what is missing or stale, in parallel; return the
     chapters executed, for Sphinx to read again."""
@@ -192,8 +210,7 @@ def bring_cache_up_to_date(app, env, added, changed, removed) -> list[str]:
         to_run[docname] = notebook
     folder = Path(cache.path)
     times = _saved_times(folder)
-    expected = {**_cold_times(), **times.get("chapters", {})}
-    order = sorted(to_run, key=lambda d: -expected.get(d, float("inf")))
+    order = execution_order(to_run, _cold_times(), times.get("chapters", {}))
     jobs = min(app.config.nb_execution_jobs or default_jobs(), max(1, len(order)))
     failures, ran = [], {}
     if order:

@@ -169,3 +169,17 @@ def test_the_library_key_covers_code_and_data(tmp_path):
     assert library_sha256(tmp_path) == before
     (tmp_path / "data.npz").write_bytes(b"\x00\x02")
     assert library_sha256(tmp_path) != before
+
+
+def test_the_longest_expected_chapter_runs_first():
+    from _ext.parallel_execution import execution_order
+
+    cold = {"chapters/a": 600.0, "chapters/b": 50.0, "chapters/d": 5.0}
+    last = {"chapters/a": 10.0, "chapters/b": 60.0}  # a was warm last time: still the longest
+    chapters = ["chapters/b", "chapters/d", "chapters/a", "chapters/new"]
+    assert execution_order(chapters, cold, last) == [
+        "chapters/new",  # no time on record
+        "chapters/a",
+        "chapters/b",
+        "chapters/d",
+    ]
