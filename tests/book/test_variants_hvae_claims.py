@@ -236,3 +236,43 @@ def test_how_warm_up_works_on_the_training_curves(g):
 
 def test_the_training_time_is_stated(g):
     assert g["hvae-train-seconds"] > 0  # shown, never bounded: it depends on the machine
+
+
+# ----------------------------------------------------------------------------- bottom-up
+SEEDS = (17, 18, 19)
+
+
+def over_seeds(g, key):
+    return g[f"hvae-seeds-{key}"], g[f"hvae-seeds-{key}-se"]
+
+
+def test_the_bottom_up_model_is_smaller(g):
+    # "only the top encoder's input changes": K1 inputs instead of d1's 256, 128 units each
+    assert g["hvae-ladder-params"] - g["hvae-bu-params"] == (256 - g["hvae-k1"]) * 128
+    assert g["hvae-n-encode"] == 64
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_the_bottom_up_model_is_better_with_every_seed(g, run):
+    # "with every seed, with warm-up and without, the bottom-up model is the better model",
+    # by the ELBO and by L_K, each at more than 3 standard errors over the seeds
+    for key in ("elbo", "lk"):
+        assert all(g[f"hvae-seeds-bu-diff-{key}-{run}-{s}"] > 0 for s in SEEDS)
+        mean, se = over_seeds(g, f"bu-diff-{key}-{run}")
+        assert mean > 3 * se
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_the_bottom_up_model_keeps_more_top_units(g, run):
+    mean, se = over_seeds(g, f"bu-diff-active2-{run}")
+    assert mean > 3 * se or (mean > 0 and se == 0)
+    # "close to all K2, warm-up or not"
+    assert all(g[f"hvae-bu-active2-{run}-{s}"] >= g["hvae-k2"] - 2 for s in SEEDS)
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_the_ladder_bound_is_tighter_by_less_than_the_bottom_up_lead(g, run):
+    mean, se = over_seeds(g, f"bu-diff-gap-{run}")
+    assert mean > 3 * se  # the bottom-up model's L_K - ELBO is larger
+    lead, lead_se = over_seeds(g, f"bu-diff-lk-{run}")
+    assert lead - mean > 2 * (lead_se + se)  # the tighter fit is smaller than the lead

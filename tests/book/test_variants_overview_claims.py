@@ -83,3 +83,21 @@ def test_the_bullets_differences_are_clear_of_their_paired_errors(g):
     for key in ("elbo", "lk"):
         diff, se = paired(g, "hvae", key)
         assert diff < -3 * se
+
+
+def test_the_stated_differences_hold_over_three_seeds(g):
+    assert [g[f"overview-seed-{i}"] for i in (1, 2, 3)] == [23, 24, 25]
+    # "every difference the notes state holds at more than three of its standard errors"
+    for tag, key, sign in (
+        ("beta", "elbo", -1),  # the β-VAE loses ELBO
+        ("iwae", "lk", +1),  # the IWAE: a higher L_200 ...
+        ("iwae", "elbo", -1),  # ... and a lower ELBO
+        ("hvae", "elbo", -1),  # the hierarchical VAE is behind on both
+        ("hvae", "lk", -1),
+    ):
+        mean, se = g[f"overview-seeds-{tag}-{key}"], g[f"overview-seeds-{tag}-{key}-se"]
+        assert sign * mean > 3 * se
+        # the first seed's value is the table's paired difference
+        assert g[f"overview-seeds-{tag}-{key}-23"] == pytest.approx(
+            g[f"overview-{tag}-minus-vae-{key}"], abs=1e-9
+        )
