@@ -6,6 +6,7 @@ glued values from the executed notebook checks exactly the numbers a reader sees
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from functools import cache
@@ -66,3 +67,19 @@ def glued(chapter: str) -> dict:
     if not values:
         pytest.fail(f"chapter {chapter} glued no values")
     return values
+
+
+def over_seeds(values: dict, key: str, runs) -> tuple[float, float, list[float]]:
+    """A comparison over training runs as a page glues it: the value of each run
+    (``{key}-{run}``), their mean (``{key}``) and its standard error over the runs
+    (``{key}-se``), checked to be the mean and the sample deviation / √n of the values.
+
+    Returns (mean, se, values of the runs).
+    """
+    per_run = [values[f"{key}-{run}"] for run in runs]
+    mean, se = values[key], values[f"{key}-se"]
+    n = len(per_run)
+    assert mean == pytest.approx(sum(per_run) / n)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in per_run) / (n - 1))
+    assert se == pytest.approx(sd / math.sqrt(n))
+    return mean, se, per_run

@@ -1,9 +1,7 @@
 """What the page "The β-VAE: trading rate for distortion" says about its numbers."""
 
-import math
-
 import pytest
-from executed import glued
+from executed import glued, over_seeds
 
 BETAS = ("0_25", "0_5", "1", "2", "4", "8")
 
@@ -107,13 +105,7 @@ SEEDS = (11, 12, 13)
 
 
 def _over_seeds(g, key):
-    """The mean over seeds of a paired difference, its standard error, and the per-seed values."""
-    per_seed = [g[f"{key}-{s}"] for s in SEEDS]
-    mean, se = g[key], g[f"{key}-se"]
-    assert mean == pytest.approx(sum(per_seed) / len(per_seed))
-    sd = math.sqrt(sum((v - mean) ** 2 for v in per_seed) / (len(per_seed) - 1))
-    assert se == pytest.approx(sd / math.sqrt(len(per_seed)))
-    return mean, se, per_seed
+    return over_seeds(g, key, SEEDS)
 
 
 def test_three_seeds(g):

@@ -7,7 +7,7 @@ so it checks exactly the numbers a reader sees.
 import math
 
 import pytest
-from executed import glued
+from executed import glued, over_seeds
 
 LOG10 = math.log(10)
 SIZES = ("2d", "16d")
@@ -101,13 +101,7 @@ SEEDS = (17, 18, 19)
 
 
 def _over_seeds(g, key):
-    """The mean over seeds of a difference between two models, its s.e., the per-seed values."""
-    per_seed = [g[f"cvae-seeds-{key}-{s}"] for s in SEEDS]
-    mean, se = g[f"cvae-seeds-{key}"], g[f"cvae-seeds-{key}-se"]
-    assert mean == pytest.approx(sum(per_seed) / len(per_seed))
-    sd = math.sqrt(sum((v - mean) ** 2 for v in per_seed) / (len(per_seed) - 1))
-    assert se == pytest.approx(sd / math.sqrt(len(per_seed)))
-    return mean, se, per_seed
+    return over_seeds(g, f"cvae-seeds-{key}", SEEDS)
 
 
 def test_three_seeds(g):

@@ -7,7 +7,7 @@ they check exactly the numbers a reader sees.
 import math
 
 import pytest
-from executed import glued
+from executed import glued, over_seeds
 
 MODELS = ("vae", "k1", "k5", "k50")
 K_SNR = (1, 3, 10, 30, 100)
@@ -44,13 +44,7 @@ SEEDS = (11, 12, 13)
 
 
 def _over_seeds(g, key):
-    """The mean over seeds of a paired difference, its standard error, and the per-seed values."""
-    per_seed = [g[f"{key}-{s}"] for s in SEEDS]
-    mean, se = g[key], g[f"{key}-se"]
-    assert mean == pytest.approx(sum(per_seed) / len(per_seed))
-    sd = math.sqrt(sum((v - mean) ** 2 for v in per_seed) / (len(per_seed) - 1))
-    assert se == pytest.approx(sd / math.sqrt(len(per_seed)))
-    return mean, se, per_seed
+    return over_seeds(g, key, SEEDS)
 
 
 def test_three_seeds(g):

@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from executed import glued
+from executed import glued, over_seeds
 
 ROWS = range(6)  # VAE, β-VAE, conditional VAE, IWAE, hierarchical VAE, VQ-VAE
 VAE, BETA, CVAE, IWAE, HVAE, VQVAE = ROWS
@@ -95,7 +95,7 @@ def test_the_stated_differences_hold_over_three_seeds(g):
         ("hvae", "elbo", -1),  # the hierarchical VAE is behind on both
         ("hvae", "lk", -1),
     ):
-        mean, se = g[f"overview-seeds-{tag}-{key}"], g[f"overview-seeds-{tag}-{key}-se"]
+        mean, se, _ = over_seeds(g, f"overview-seeds-{tag}-{key}", (23, 24, 25))
         assert sign * mean > 3 * se
         # the first seed's value is the table's paired difference
         assert g[f"overview-seeds-{tag}-{key}-23"] == pytest.approx(

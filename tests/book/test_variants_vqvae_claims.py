@@ -7,7 +7,7 @@ it checks exactly the numbers a reader sees.
 import math
 
 import pytest
-from executed import glued
+from executed import glued, over_seeds
 
 SETTINGS = ("random", "encoder", "restart", "ema")
 
@@ -45,13 +45,7 @@ RUNS = ("", "-run2", "-run3")  # seeds 23, 24, 25
 
 
 def _over_seeds(g, key):
-    """The mean over seeds of a difference between two settings, its s.e., per-seed values."""
-    per_seed = [g[f"vq-seeds-{key}-run{r}"] for r in (1, 2, 3)]
-    mean, se = g[f"vq-seeds-{key}"], g[f"vq-seeds-{key}-se"]
-    assert mean == pytest.approx(sum(per_seed) / len(per_seed))
-    sd = math.sqrt(sum((v - mean) ** 2 for v in per_seed) / (len(per_seed) - 1))
-    assert se == pytest.approx(sd / math.sqrt(len(per_seed)))
-    return mean, se, per_seed
+    return over_seeds(g, f"vq-seeds-{key}", ("run1", "run2", "run3"))
 
 
 def test_three_seeds(g):
