@@ -261,3 +261,13 @@ def test_the_ladder_bound_is_tighter_by_less_than_the_bottom_up_lead(g, run):
     assert mean > 3 * se  # the bottom-up model's L_K - ELBO is larger
     lead, lead_se = _over_seeds(g, f"bu-diff-lk-{run}")[:2]
     assert lead - mean > 2 * (lead_se + se)  # the tighter fit is smaller than the lead
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_all_six_pairs_agree(g, run):
+    # "in all six pairs": more top units pass the variance test, and the gap is smaller for
+    # the ladder, in every pair
+    for s in SEEDS:
+        assert g[f"hvae-seeds-bu-diff-active2-{run}-{s}"] > 0
+        assert g[f"hvae-seeds-bu-diff-gap-{run}-{s}"] > 0
+        assert 8 <= g[f"hvae-bu-active2-{run}-{s}"] <= g["hvae-k2"]  # "8 to 10 of its 10"
