@@ -620,9 +620,7 @@ class BottomUpHVAE(TwoLayerVAE):
         n, k1, k2 = len(x), self.config.latent_dim, self.config.top_latent_dim
         weight = self.config.beta * self.kl_weight
         eps1, eps2 = noise[:, :k1], noise[:, k1:]
-        d1 = self._d1(x)
-        h1 = self.networks["encoder_head"].forward(d1)
-        mu1, logvar1 = h1[:, :k1], h1[:, k1:]
+        mu1, logvar1 = self._bottom_encoder(x)
         z1, std1 = reparameterize_kernel(mu1, logvar1, eps1)
         mu2, logvar2 = self._top_encoder(z1)
         z2, std2 = reparameterize_kernel(mu2, logvar2, eps2)
