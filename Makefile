@@ -29,20 +29,23 @@ $(ASSETS): package.json package-lock.json scripts/vendor_assets.py
 ## keeps a busy machine from making a chapter ten times slower (OpenBLAS's threads spin
 ## while they wait for a core).
 JOBS ?= 0
-BOOK_THREADS := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+ONE_BLAS_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 book: $(STAMP) $(ASSETS)
-	BOOK_JOBS=$(JOBS) $(BOOK_THREADS) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	BOOK_JOBS=$(JOBS) $(ONE_BLAS_THREAD) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is in $(HTML)/index.html (run 'make serve' to browse it)."
 
 ## test: lint, the library's tests, the book build, then the tests of the built site
-## (in headless Chromium, installed with apt-get when missing); tests run one process per core
-PYTEST := $(PY) -m pytest -n auto -q
+## (in headless Chromium, installed with apt-get when missing); tests run one process per core,
+## one BLAS thread each (two threads in each of two processes on two cores made a test that
+## trains ten times slower), the tests marked slow first (tests/conftest.py); the book's
+## tests list their slowest twenty
+PYTEST := $(ONE_BLAS_THREAD) $(PY) -m pytest -n auto -q
 test: $(STAMP)
 	$(MAKE) lint
 	$(PYTEST) tests --ignore=tests/book --ignore=tests/site
 	$(MAKE) book
 	@scripts/ensure_chromium.sh
-	$(PYTEST) tests/book tests/site
+	$(PYTEST) --durations=20 tests/book tests/site
 
 ## check: the everyday loop: lint, the library's tests, and the claims tests of the chapters
 ## whose execution is stored and current (others are skipped, and say so); no build

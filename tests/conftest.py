@@ -4,6 +4,12 @@ import pytest
 import vae_lib
 
 
+def pytest_collection_modifyitems(items):
+    """The tests marked slow first, the rest in their order: with one process per core
+    (pytest-xdist), a long test started last would leave the other processes idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # a stable sort
+
+
 @pytest.fixture(scope="session")
 def trained_pattern_vae():
     """The first chapter's model, trained as the chapter trains it (about 2 s)."""

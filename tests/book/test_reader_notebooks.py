@@ -110,6 +110,7 @@ def published_site():
     httpd.shutdown()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chapter", chapters())
 def test_the_notebook_runs_with_the_published_models(
     chapter, tmp_path, published_site, monkeypatch

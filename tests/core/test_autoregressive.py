@@ -12,6 +12,7 @@ from vae_lib.core.autoregressive import (
     MaskedLinear,
     causal_window_mask,
     check_steps,
+    column_blocks,
     made_degrees,
     made_masks,
     receptive_field_masks,
@@ -480,3 +481,79 @@ def test_a_schedule_that_draws_a_pixel_before_its_parents_is_refused():
         check_steps(steps, field)
     with pytest.raises(ValueError, match="one step per pixel"):
         check_steps(np.arange(8), field)
+
+
+# ---------------------------------------------------------------------- banded masks
+def _dense_twin(layer: MaskedLinear) -> MaskedLinear:
+    """The same layer made to take the one dense product."""
+    twin = MaskedLinear(layer.mask, np.random.default_rng(0), layer.W.dtype, layer.has_bias)
+    for mine, theirs in zip(layer.params, twin.params):
+        theirs[...] = mine
+    twin.blocks, twin._W_masked = None, [np.empty_like(twin.W)]
+    return twin
+
+
+@pytest.mark.parametrize("window", [1, 2, 3])
+@pytest.mark.parametrize("which", ["field", "into_hidden", "into_output"])
+def test_a_window_s_masks_are_multiplied_by_blocks_as_densely(window, which):
+    field = causal_window_mask(9, 11, window)
+    into_hidden, into_output = receptive_field_masks(field, 2)
+    mask = {"field": field, "into_hidden": into_hidden, "into_output": into_output}[which]
+    rng = np.random.default_rng(window)
+    layer = MaskedLinear(mask, rng, dtype=np.float64, bias=which == "into_hidden")
+    assert layer.blocks is not None
+    twin = _dense_twin(layer)
+    x = rng.uniform(size=(5, mask.shape[0])) < 0.5  # pixels, as bool
+    dy = rng.standard_normal((5, mask.shape[1]))
+    np.testing.assert_allclose(layer.forward(x), twin.forward(x), rtol=1e-12, atol=1e-12)
+    dx = layer.backward(dy)
+    np.testing.assert_allclose(dx, twin.backward(dy), rtol=1e-12, atol=1e-12)
+    for mine, theirs in zip(layer.grads, twin.grads):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12)
+    assert np.all(layer.dW[~mask] == 0)
+    assert layer.backward(dy, need_input_grad=False) is None
+
+
+def test_blocks_cover_every_weight_the_mask_lets_through():
+    mask = causal_window_mask(28, 28, 2)
+    blocks = column_blocks(mask)
+    covered = np.zeros(mask.shape, dtype=bool)
+    for rows, cols in blocks:
+        assert not covered[rows, cols].any()  # the regions Adam updates do not overlap
+        covered[rows, cols] = True
+    assert np.all(covered[mask])
+    assert covered.sum() <= 0.4 * mask.size
+    # the first pixel sees nothing: its block reads no input and its output is 0
+    assert blocks[0][0].start < blocks[0][0].stop
+    layer = MaskedLinear(mask, np.random.default_rng(0), bias=False)
+    assert np.all(layer.forward(np.ones((2, 784), np.float32))[:, 0] == 0)
+
+
+def test_only_banded_masks_are_cut_into_blocks():
+    # the full context's triangle (half the products) and MADE's masks stay dense
+    assert column_blocks(causal_window_mask(28, 28, FULL)) is None
+    assert all(column_blocks(m) is None for m in made_masks(784, (1000,)))
+    assert column_blocks(causal_window_mask(28, 28, 8)) is not None
+    layer = MaskedLinear(causal_window_mask(28, 28, FULL), np.random.default_rng(0))
+    assert layer.param_regions() == [None, None]
+
+
+def test_a_banded_layer_trains_bit_for_bit_the_same_with_adam_s_regions():
+    rng = np.random.default_rng(3)
+    mask = causal_window_mask(10, 10, 1)
+    layers = [MaskedLinear(mask, np.random.default_rng(0)) for _ in range(2)]
+    regions = layers[0].param_regions()
+    assert regions[0] == layers[0].blocks and regions[1] is None
+    optimizers = [Adam(layers[0].params, lr=1e-2, regions=regions), Adam(layers[1].params, lr=1e-2)]
+    for _ in range(10):
+        x = rng.standard_normal((8, 100)).astype(np.float32)
+        dy = rng.standard_normal((8, 100)).astype(np.float32)
+        for layer, optimizer in zip(layers, optimizers):
+            layer.forward(x)
+            layer.backward(dy)
+            optimizer.step(layer.grads)
+    for mine, theirs in zip(layers[0].params, layers[1].params):
+        assert np.array_equal(mine, theirs)
+    for mine, theirs in zip(optimizers[0].v, optimizers[1].v):
+        assert np.array_equal(mine, theirs)
+    assert np.all(layers[0].W[~mask] == 0)

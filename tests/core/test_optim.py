@@ -16,3 +16,28 @@ def test_gradients_of_the_wrong_shape_are_refused():
     optimizer = Adam([np.ones(3)])
     with pytest.raises(ValueError, match=r"grads\[0\] has shape \(2,\); its parameter has \(3,\)"):
         optimizer.step([np.ones(2)])
+
+
+def test_regions_update_only_their_parts_and_the_rest_as_a_zero_gradient_would():
+    rng = np.random.default_rng(0)
+    p = rng.standard_normal((6, 5))
+    with_regions, without = p.copy(), p.copy()
+    regions = [[(slice(0, 2), slice(0, 3)), (slice(3, 6), slice(3, 5))]]
+    reach = np.zeros(p.shape, dtype=bool)
+    for index in regions[0]:
+        reach[index] = True
+    fast, plain = Adam([with_regions], lr=0.1, regions=regions), Adam([without], lr=0.1)
+    for _ in range(5):
+        g = rng.standard_normal(p.shape) * reach
+        fast.step([g])
+        plain.step([g])
+    assert np.array_equal(with_regions, without)
+    assert np.array_equal(with_regions[~reach], p[~reach])
+    assert np.array_equal(fast.m[0], plain.m[0]) and np.array_equal(fast.v[0], plain.v[0])
+
+
+def test_bad_regions_are_named():
+    with pytest.raises(ValueError, match=r"one entry per parameter \(2\); got 1"):
+        Adam([np.ones(3), np.ones(2)], regions=[None])
+    with pytest.raises(ValueError, match=r"regions\[0\] must be a list of tuples of 2 slices"):
+        Adam([np.ones((2, 2))], regions=[[(slice(0, 1),)]])

@@ -253,6 +253,24 @@ def test_same_seed_same_numbers(name):
         assert np.array_equal(p, q)
 
 
+@pytest.mark.parametrize(
+    "size, name", [("small", c) for c in CASES] + [("large", c) for c in LARGE]
+)
+def test_gradients_outside_the_param_regions_are_zero(size, name):
+    # the optimizer passes over the regions only (vae_lib.core.optim.Adam)
+    configs = LARGE if size == "large" else SMALL
+    model = make(name, configs=configs)
+    regions = model.param_regions()
+    assert len(regions) == len(model.params)
+    x = data(d=configs[name].input_dim, name=name)
+    model.forward_backward(x, model.draw_noise(x, np.random.default_rng(2)))
+    for p, g, where in zip(model.params, model.grads, regions):
+        reach = np.zeros(p.shape, dtype=bool)
+        for index in [(Ellipsis,)] if where is None else where:
+            reach[index] = True
+        assert np.all(g[~reach] == 0)
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_a_few_epochs_lower_the_loss(name):
     rng = np.random.default_rng(0)

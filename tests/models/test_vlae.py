@@ -107,6 +107,19 @@ def test_masked_weights_stay_zero_in_training():
         assert np.all(layer.W[~layer.mask] == 0) and np.all(layer.W[layer.mask] != 0)
 
 
+def test_a_window_trains_as_it_would_densely_with_adam_s_regions():
+    # an 8x8 window's masks are multiplied by blocks, and fit's Adam updates those only;
+    # a plain Adam over every weight gives the same model, bit for bit
+    models = [make(window=1, shape=(8, 8), units_per_pixel=2, seed=3) for _ in range(2)]
+    assert all(layer.blocks is not None for layer in models[0].decoder.network.layers)
+    x = binary(40, 64)
+    fit(models[0], x, epochs=3, batch_size=10, rng=np.random.default_rng(0), progress=False)
+    plain = vae_lib.Adam(models[1].params, lr=1e-3)
+    fit(models[1], x, epochs=3, batch_size=10, rng=np.random.default_rng(0), optimizer=plain)
+    for mine, theirs in zip(models[0].params, models[1].params):
+        assert np.array_equal(mine, theirs)
+
+
 def test_decoder_needs_the_image():
     model = make()
     with pytest.raises(RuntimeError, match="teacher_forcing"):

@@ -25,6 +25,7 @@ from vae_lib.core.autoregressive import (
     MaskedLinear,
     causal_window_mask,
     check_steps,
+    column_blocks,
     made_degrees,
     made_masks,
     receptive_field_masks,
@@ -117,6 +118,7 @@ CASES = {
         {"dy": np.ones((2, 4)), "need_input_grad": True},
     ),
     "made_degrees": (made_degrees, {"n_in": 3, "hidden_dims": (4,), "n_out_per_input": 2}),
+    "column_blocks": (column_blocks, {"mask": MASK, "n_blocks": 2, "worth": 0.5}),
     "made_masks": (made_masks, {"n_in": 3, "hidden_dims": (4, 5), "n_out_per_input": 2}),
     "MADE": (
         MADE,

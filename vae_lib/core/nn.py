@@ -49,6 +49,12 @@ class Module:
     def param_names(self) -> list[str]:
         return []
 
+    def param_regions(self) -> list[list[tuple[slice, ...]] | None]:
+        """For each of ``params``, the parts of it a gradient can reach (a list of index
+        tuples), or None for all of it: what :class:`~vae_lib.core.optim.Adam` needs to
+        update. A masked layer leaves most of its weights out of reach."""
+        return [None] * len(self.params)
+
     def forward(self, *args):
         raise NotImplementedError
 
@@ -213,6 +219,9 @@ class MLP(Module):
     @property
     def grads(self) -> list[np.ndarray]:
         return [g for layer in self.layers for g in layer.grads]
+
+    def param_regions(self) -> list[list[tuple[slice, ...]] | None]:
+        return [r for layer in self.layers for r in layer.param_regions()]
 
     @staticmethod
     def param_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:

@@ -26,6 +26,13 @@ class Adam:
     :math:`V = v/(1-\beta_2)` (``M ← β₁M + g`` is two passes, ``m ← β₁m + (1-β₁)g``
     three); the factors move into the step size and ε. :attr:`m` and :attr:`v` give the
     usual moments.
+
+    ``regions`` (a module's :meth:`~vae_lib.core.nn.Module.param_regions`) may name, for
+    each parameter, the parts of it a gradient can reach; the step passes over those only.
+    Elsewhere the gradient is always 0, so the moments stay 0 and the update is exactly 0:
+    the parameters come out bit for bit as without ``regions``, in fewer passes (a masked
+    layer of an image's causal window has most of its weights out of reach). The regions of
+    one parameter must not overlap.
     """
 
     def __init__(
@@ -35,6 +42,7 @@ class Adam:
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,
+        regions: Sequence | None = None,
     ):
         self.lr = check_positive_float(lr, "lr")
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
@@ -43,20 +51,33 @@ class Adam:
         self.beta1, self.beta2 = float(beta1), float(beta2)
         self.eps = check_positive_float(eps, "eps")
         self.params = list(params)
-        self._m_sum = [np.zeros_like(p) for p in self.params]  # M = m / (1 - β₁)
-        self._v_sum = [np.zeros_like(p) for p in self.params]  # V = v / (1 - β₂)
-        self._tmp = [np.empty_like(p) for p in self.params]
+        self.regions = _check_regions(regions, self.params)
+        # one (index, M, V, scratch) per region of each parameter; M = m / (1 - β₁) and
+        # V = v / (1 - β₂), over that region only
+        self._state = [
+            [(index, *(np.zeros_like(p[index]) for _ in range(3))) for index in where]
+            for p, where in zip(self.params, self.regions)
+        ]
         self.t = 0
+
+    def _moments(self, which: int, factor: float) -> list[np.ndarray]:
+        moments = []
+        for p, state in zip(self.params, self._state):
+            full = np.zeros_like(p)
+            for index, *arrays in state:
+                full[index] = factor * arrays[which]
+            moments.append(full)
+        return moments
 
     @property
     def m(self) -> list[np.ndarray]:
         """First moments m (exponential moving averages of the gradients), one per param."""
-        return [(1.0 - self.beta1) * m_sum for m_sum in self._m_sum]
+        return self._moments(0, 1.0 - self.beta1)
 
     @property
     def v(self) -> list[np.ndarray]:
         """Second moments v (moving averages of the squared gradients), one per param."""
-        return [(1.0 - self.beta2) * v_sum for v_sum in self._v_sum]
+        return self._moments(1, 1.0 - self.beta2)
 
     def step(self, grads: Sequence[np.ndarray]) -> None:
         """Apply one update with ``grads`` (same order and shapes as ``params``)."""
@@ -79,14 +100,46 @@ class Adam:
         scale = float(np.sqrt((1.0 - b2**self.t) / (1.0 - b2)))
         step = self.lr * (1.0 - b1) * scale / (1.0 - b1**self.t)
         eps = self.eps * scale
-        for p, g, m_sum, v_sum, tmp in zip(self.params, grads, self._m_sum, self._v_sum, self._tmp):
-            m_sum *= b1  # M ← β₁M + g
-            m_sum += g
-            v_sum *= b2  # V ← β₂V + g²
-            np.multiply(g, g, out=tmp)
-            v_sum += tmp
-            np.sqrt(v_sum, out=tmp)  # p ← p - step · M / (√V + eps)
-            tmp += eps
-            np.divide(m_sum, tmp, out=tmp)
-            tmp *= step
-            p -= tmp
+        for param, grad, state in zip(self.params, grads, self._state):
+            for index, m_sum, v_sum, tmp in state:
+                _update(param[index], grad[index], m_sum, v_sum, tmp, b1, b2, step, eps)
+
+
+def _update(p, g, m_sum, v_sum, tmp, b1: float, b2: float, step: float, eps: float) -> None:
+    """One Adam update of ``p`` in place (see :class:`Adam`): ten passes."""
+    m_sum *= b1  # M ← β₁M + g
+    m_sum += g
+    v_sum *= b2  # V ← β₂V + g²
+    np.multiply(g, g, out=tmp)
+    v_sum += tmp
+    np.sqrt(v_sum, out=tmp)  # p ← p - step · M / (√V + eps)
+    tmp += eps
+    np.divide(m_sum, tmp, out=tmp)
+    tmp *= step
+    p -= tmp
+
+
+def _check_regions(regions, params: list[np.ndarray]) -> list[list[tuple]]:
+    """``regions`` as one list of index tuples per parameter (the whole array where None)."""
+    whole = [(Ellipsis,)]
+    if regions is None:
+        return [whole for _ in params]
+    regions = list(regions)
+    if len(regions) != len(params):
+        raise ValueError(
+            f"regions must hold one entry per parameter ({len(params)}); got {len(regions)}"
+        )
+    checked = []
+    for i, (p, where) in enumerate(zip(params, regions)):
+        if where is None:
+            checked.append(whole)
+            continue
+        where = [tuple(index) for index in where]
+        for index in where:
+            if len(index) != p.ndim or not all(isinstance(s, slice) for s in index):
+                raise ValueError(
+                    f"regions[{i}] must be a list of tuples of {p.ndim} slices (its parameter "
+                    f"has shape {p.shape}); got {index!r:.80}"
+                )
+        checked.append(where)
+    return checked

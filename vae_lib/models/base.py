@@ -173,6 +173,11 @@ class Model:
     def grads(self) -> list[np.ndarray]:
         return [g for net in self.networks.values() for g in net.grads]
 
+    def param_regions(self) -> list[list[tuple[slice, ...]] | None]:
+        """For each of :attr:`params`, the parts a gradient can reach, or None for all of it
+        (:meth:`vae_lib.core.nn.Module.param_regions`): the optimizer updates only those."""
+        return [r for net in self.networks.values() for r in net.param_regions()]
+
     def param_names(self) -> list[str]:
         """Stable names for :attr:`params`, e.g. ``encoder.0.W``, used when saving."""
         return [

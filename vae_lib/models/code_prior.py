@@ -172,7 +172,7 @@ class AutoregressiveCodePrior:
         max_epochs = check_positive_int(max_epochs, "max_epochs")
         batch_size = check_positive_int(batch_size, "batch_size")
         patience = check_positive_int(patience, "patience")
-        optimizer = Adam(self.params, lr=lr)
+        optimizer = Adam(self.params, lr=lr, regions=self.network.param_regions())
         history = {"train": [], "held_out": []}
         best, best_params = np.inf, [p.copy() for p in self.params]
         for _ in range(max_epochs):

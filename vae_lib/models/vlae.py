@@ -229,6 +229,9 @@ class AutoregressiveDecoder(Module):
     def grads(self) -> list[np.ndarray]:
         return self.mlp.grads + self.network.grads
 
+    def param_regions(self) -> list[list[tuple[slice, ...]] | None]:
+        return self.mlp.param_regions() + self.network.param_regions()
+
     def param_names(self) -> list[str]:
         return self.mlp.param_names() + [f"ar.{n}" for n in self.network.param_names()]
 

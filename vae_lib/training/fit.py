@@ -149,7 +149,7 @@ def fit(
     history.batch_size, history.lr = batch_size, lr
     history.n_examples, history.labels = model.batch_length(data), dict(model.term_labels)
     if optimizer is None:
-        optimizer = Adam(model.params, lr=lr)
+        optimizer = Adam(model.params, lr=lr, regions=model.param_regions())
     elif len(optimizer.params) != len(model.params) or any(
         a is not b for a, b in zip(optimizer.params, model.params)
     ):
