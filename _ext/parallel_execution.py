@@ -300,10 +300,50 @@ class ExecutionSummary(Directive):
         return [nodes.paragraph(text=text)]
 
 
+def _table(header: list[str], rows: list[list[str]]) -> nodes.table:
+    """A docutils table: a header row, then ``rows``, every cell text."""
+
+    def row(cells):
+        return nodes.row("", *(nodes.entry("", nodes.paragraph(text=c)) for c in cells))
+
+    group = nodes.tgroup(cols=len(header))
+    group += [nodes.colspec(colwidth=1) for _ in header]
+    group += nodes.thead("", row(header))
+    group += nodes.tbody("", *(row(r) for r in rows))
+    return nodes.table("", group)
+
+
+class ColdTimes(Directive):
+    """Each chapter's time from a clean start (``chapter_seconds.json``), longest first, and
+    what they bound: the clean build's wall-clock time on P processes."""
+
+    def run(self):
+        self.state.document.settings.env.note_dependency(str(COLD_TIMES))
+        cold = _cold_times()
+        if not cold:
+            return [nodes.paragraph(text=f"No cold times are on record ({COLD_TIMES.name}).")]
+        total, longest = sum(cold.values()), max(cold.values())
+        order = sorted(cold, key=lambda c: -cold[c])
+        rows = [[c, f"{cold[c]:,.0f}", f"{100 * cold[c] / total:.0f}%"] for c in order]
+        rows.append(["all chapters", f"{total:,.0f}", "100%"])
+        bound = ", ".join(
+            f"{p} {'process' if p == 1 else 'processes'}: {max(longest, total / p):,.0f} s"
+            for p in (1, 2, 4)
+        )
+        text = (
+            f"With P processes a clean build's execution takes at least max(longest chapter, "
+            f"sum / P) = max({longest:,.0f} s, {total:,.0f} s / P): {bound}. A chapter that "
+            "waits for a model another is training adds to it, and a chapter runs somewhat "
+            "faster alone than beside another that shares the memory bus."
+        )
+        return [_table(["chapter", "cold time (s)", "share"], rows), nodes.paragraph(text=text)]
+
+
 def setup(app):
     app.setup_extension("myst_nb")
     app.add_config_value("nb_execution_jobs", 0, "env", [int])
     app.add_config_value("nb_execution_library", "vae_lib", "env", [str])
     app.connect("env-get-outdated", bring_cache_up_to_date)
     app.add_directive("execution-summary", ExecutionSummary)
+    app.add_directive("cold-times", ColdTimes)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

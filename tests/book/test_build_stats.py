@@ -1,0 +1,42 @@
+"""The appendix's build-times page, as built: the cold time of every chapter, in a table."""
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+BOOK = Path(__file__).resolve().parents[2]
+PAGE = BOOK / "_build" / "html" / "appendix" / "build_stats.html"
+
+
+def cold_table() -> list[list[str]]:
+    if not PAGE.is_file():
+        pytest.fail(f"no page at {PAGE}: run `make book` first")
+    text = PAGE.read_text(encoding="utf-8")
+    tables = [t for t in re.findall(r"<table.*?</table>", text, re.S) if "cold time (s)" in t]
+    assert len(tables) == 1, "the cold-times table is missing or repeated"
+    rows = re.findall(r"<tr.*?</tr>", tables[0], re.S)
+    return [
+        [
+            html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<t[dh].*?</t[dh]>", r, re.S)
+        ]
+        for r in rows
+    ]
+
+
+def test_every_chapter_s_cold_time_is_in_a_table_longest_first():
+    cold = json.loads((BOOK / "_ext" / "chapter_seconds.json").read_text(encoding="utf-8"))
+    header, *rows, total = cold_table()
+    assert header == ["chapter", "cold time (s)", "share"]
+    assert [r[0] for r in rows] == sorted(cold, key=lambda c: -cold[c])
+    for chapter, seconds, _ in rows:
+        assert float(seconds.replace(",", "")) == pytest.approx(cold[chapter], abs=0.5)
+    assert total[0] == "all chapters"
+    assert float(total[1].replace(",", "")) == pytest.approx(sum(cold.values()), abs=0.5)
+    # the bound for two processes is stated from the same numbers
+    text = re.sub(r"\s+", " ", html.unescape(PAGE.read_text(encoding="utf-8")))
+    bound = max(max(cold.values()), sum(cold.values()) / 2)
+    assert f"2 processes: {bound:,.0f} s" in text
