@@ -49,6 +49,9 @@ TARGETS = {
     "chapter": 150.0,  # the slowest chapter's cold execution, on one core
     "check": 120.0,  # make check, warm
 }
+#: make test from a fresh clone, idle, in seconds: 12 minutes, 15 since the paper's part
+#: brought more than 5 minutes of training
+FRESH_TEST_TARGET = 900.0
 EDITED_CHAPTER = "chapters/first_vae.md"
 EDITED_HELPER = "vae_lib/views/plots.py"
 
@@ -252,8 +255,8 @@ def measure_fresh_test(keep: Path | None = None) -> dict:
             "seconds": seconds,
             "exit": code,
             "load_average": {"before": load_before, "after": load_average()},
-            "target": 720.0,
-            "meets_target": code == 0 and seconds <= 720.0,
+            "target": FRESH_TEST_TARGET,
+            "meets_target": code == 0 and seconds <= FRESH_TEST_TARGET,
         }
     finally:
         if keep is not None and log.exists():
