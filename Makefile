@@ -59,7 +59,7 @@ check: $(STAMP)
 ## lines cannot wrap; formatted cell by cell by scripts/format_chapters.py), and
 ## the import layers of vae_lib (lint-imports, configured in pyproject.toml)
 PY_SOURCES := vae_lib tests bench scripts _ext
-JUPYTEXT   := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupytext --quiet
+JUPYTEXT   := PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/jupytext --quiet
 CHAPTERS   := $(wildcard chapters/*.md chapters/*/*.md appendix/*.md)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(PY_SOURCES)
