@@ -14,9 +14,9 @@ brings jupyter-cache (the store myst-nb reads from) up to date itself:
   thread, the longest first, with jupyter-cache's own ``single_nb_execution``. "Longest" is
   the larger of each chapter's last measured time and its cold time in
   ``chapter_seconds.json`` beside this file (written by ``make bench``):
-  :func:`execution_order`. Trained models that several chapters share are computed once:
-  ``vae_lib``'s store makes a second process wait for the first
-  (:mod:`vae_lib.training.cache`).
+  :func:`execution_order`. Trained models and results that several chapters share are
+  computed once, whatever name each chapter gives them: ``vae_lib``'s store finds them by
+  their key and makes a second process wait for the first (:mod:`vae_lib.training.cache`).
 - **What the book used.** Each execution records the stored models and results it read
   (``VAE_LIB_CACHE_LOG``); :func:`book_cache_files` gives their union, which the build
   publishes, and nothing else.

@@ -1,12 +1,21 @@
 """Every page of the built site, as a reader's browser loads it from a static server.
 
-Pages are discovered from the built site, so chapters added later are covered too.
+Pages are discovered from the built site, so chapters added later are covered too. Each page
+is loaded once for all of this module's checks, the accessibility scan last (it adds its
+script to the page).
+
+The scan is axe-core's, which comes from the npm registry with the site's other front-end
+assets (package.json, ``make assets``); Playwright injects it, the site does not serve it.
 """
 
 import re
 from html.parser import HTMLParser
 
-from site_browser import SITE, redirect_pages, require_site
+import pytest
+from site_browser import BOOK, SITE, redirect_pages, require_site
+
+AXE = BOOK / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING = ("serious", "critical")
 
 
 def _page_path(visit):
@@ -123,3 +132,32 @@ def test_every_chapter_has_a_widget():
         not in (SITE / page).read_text(encoding="utf-8")
     ]
     assert chapters and not without, f"chapter pages without a widget: {without}"
+
+
+@pytest.fixture(scope="module")
+def axe_source():
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `make assets` (npm ci) first; make test does")
+    return AXE.read_text(encoding="utf-8")
+
+
+def test_no_serious_accessibility_violation(loaded, axe_source):
+    page_path = loaded.url.split("/", 3)[3]
+    page = loaded.page
+    page.add_script_tag(content=axe_source)
+    violations = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ['violations']});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')),
+                count: v.nodes.length,
+            }));
+        }"""
+    )
+    blocking = [v for v in violations if v["impact"] in BLOCKING]
+    report = "\n  ".join(
+        f"[{v['impact']}] {v['id']}: {v['help']} ({v['count']} element(s), e.g. {v['nodes']})"
+        for v in blocking
+    )
+    assert not blocking, f"{page_path}:\n  {report}"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import vae_lib
+from vae_lib.evaluation.refit import refit_encoder
 from vae_lib.testing import HANG_SECONDS
 from vae_lib.training import cache
 
@@ -310,6 +311,20 @@ def test_a_change_to_fit_retrains_and_a_plotting_helper_does_not(
     assert len(cached_files(tmp_path / "c")) == 4
 
 
+def test_a_refitted_encoder_is_keyed_by_the_code_that_trains_it(data, tmp_path, library_copy):
+    model, _ = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path / "m", **SETTINGS)
+    refit = dict(n_samples=2, epochs=1, seed=0, batch_size=32, cache_dir=tmp_path / "c")
+    refit_encoder(model, data, transform=vae_lib.binarize_dynamic, **refit)
+    edit(library_copy / "views" / "plots.py")
+    edit(library_copy / "evaluation" / "importance.py")
+    refit_encoder(model, data, transform=vae_lib.binarize_dynamic, **refit)
+    assert len(cached_files(tmp_path / "c")) == 1
+    for changed in ("evaluation/refit.py", "core/optim.py", "data/digits.py"):
+        edit(library_copy / changed)
+        refit_encoder(model, data, transform=vae_lib.binarize_dynamic, **refit)
+    assert len(cached_files(tmp_path / "c")) == 4
+
+
 def test_line_endings_do_not_change_the_code_key(library_copy):
     before = cache.code_sha256(cache.TRAINING_CODE)
     fit = library_copy / "training" / "fit.py"
@@ -327,8 +342,24 @@ def test_every_file_used_is_logged(data, tmp_path, monkeypatch):
     assert log.read_text().splitlines() == [path.name, path.name]
 
 
-def test_two_callers_of_one_result_compute_it_once(tmp_path):
-    """The second caller waits on the first's lock, then loads what the first stored."""
+def test_a_result_asked_for_under_another_name_is_the_same_file(data, fits, tmp_path, monkeypatch):
+    """Names are labels; the key decides: two pages that train one model share its file."""
+    log = tmp_path / "used.txt"
+    monkeypatch.setenv(cache.CACHE_LOG_ENV, str(log))
+    a, _ = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path / "c", name="one", **SETTINGS)
+    b, _ = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path / "c", name="other", **SETTINGS)
+    assert len(fits) == 1
+    (path,) = cached_files(tmp_path / "c")
+    assert path.name.startswith("one-") and log.read_text().splitlines() == [path.name] * 2
+    assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params))
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path / "c", name="one", epochs=3, seed=3)
+    assert len(fits) == 2  # another key under the same label is another result
+
+
+@pytest.mark.parametrize("names", [("shared", "shared"), ("one", "other")])
+def test_two_callers_of_one_result_compute_it_once(tmp_path, names):
+    """The second caller waits on the first's lock, then loads what the first stored,
+    whatever name each gives it."""
     computed, in_compute, go = [], threading.Event(), threading.Event()
 
     def compute():
@@ -337,9 +368,9 @@ def test_two_callers_of_one_result_compute_it_once(tmp_path):
         go.wait(timeout=HANG_SECONDS)
         return {"a": np.arange(3.0)}
 
-    def call():
+    def call(name):
         return cache.load_or_compute(
-            "shared",
+            name,
             {"what": "a test"},
             compute,
             save=cache.save_arrays_keyed,
@@ -348,10 +379,10 @@ def test_two_callers_of_one_result_compute_it_once(tmp_path):
         )
 
     results = []
-    first = threading.Thread(target=lambda: results.append(call()))
+    first = threading.Thread(target=lambda: results.append(call(names[0])))
     first.start()
     assert in_compute.wait(timeout=HANG_SECONDS)
-    second = threading.Thread(target=lambda: results.append(call()))
+    second = threading.Thread(target=lambda: results.append(call(names[1])))
     second.start()
     second.join(timeout=0.5)  # time to reach the lock: without it, it would compute too
     go.set()

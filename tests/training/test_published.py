@@ -92,6 +92,20 @@ def test_a_published_model_is_fetched_not_trained(data, server, book_copy, tmp_p
     assert history.epoch == [1, 2]
 
 
+def test_a_model_published_under_another_pages_name_is_fetched(
+    data, server, book_copy, tmp_path, capsys
+):
+    """The key decides: the book stored this model as "vae-<key>", the reader asks for it
+    as "mine-<key>" and gets the published file under the name it asked for."""
+    model, _ = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, name="mine", **SETTINGS)
+    out = capsys.readouterr().out
+    mine = "mine-" + book_copy[0].rpartition("-")[2]
+    assert f"fetched {mine}, the book's own copy" in out and "computed" not in out
+    assert [p.name for p in tmp_path.iterdir()] == [mine]
+    assert (tmp_path / mine).read_bytes() == book_copy[1]
+    assert server["hits"][-1].endswith("/" + book_copy[0])
+
+
 @pytest.mark.parametrize(
     "mode, says",
     [

@@ -24,6 +24,7 @@ from ..training.cache import (
     load_or_compute,
     model_fingerprint,
     save_arrays_keyed,
+    training_code,
 )
 
 
@@ -78,7 +79,9 @@ def refit_encoder(
     Training follows :func:`vae_lib.fit`'s schedule (shuffled batches of ``x``, each passed
     through ``transform(batch, rng)`` if given, e.g. a fresh binarization), but only the
     encoder's parameters move. The result is cached like a trained model, keyed by the
-    model's weights, the data and the settings.
+    model's weights, the data, the settings and the code that trains it (that of a trained
+    model, this module's and the transform's), so a change to a plotting helper refits
+    nothing.
 
     Returns
     -------
@@ -125,7 +128,13 @@ def refit_encoder(
         return arrays
 
     arrays = load_or_compute(
-        name, key_fields, train, save=save_arrays_keyed, load=load, cache_dir=cache_dir
+        name,
+        key_fields,
+        train,
+        save=save_arrays_keyed,
+        load=load,
+        code=training_code(__name__, getattr(transform, "__module__", None) or ""),
+        cache_dir=cache_dir,
     )
     for i in encoder:
         fresh.params[i][...] = arrays[str(i)]

@@ -14,10 +14,13 @@ The folder is, in order: the ``cache_dir`` argument, the environment variable
 ``VAE_LIB_CACHE``, ``<repository>/_build/.vae_cache`` when vae_lib runs from the book's
 repository (so ``make clean`` clears it), else ``~/.cache/vae_lib/models``.
 
-Two processes that need the same result at once (two chapters executed in parallel) compute
-it once: the second waits on a lock on the file's path, then loads it. When the environment
-variable ``VAE_LIB_CACHE_LOG`` names a file, the name of every stored file a process uses is
-appended to it, so that the book publishes exactly the files its chapters read.
+A file's name is a label for people followed by the key's first 20 hex digits; the key
+decides. A result asked for under another name is the same file (two pages that train the
+same model share it), and two processes that need the same result at once (two chapters
+executed in parallel) compute it once: the second waits on a lock on the key, then loads
+it. When the environment variable ``VAE_LIB_CACHE_LOG`` names a file, the name of every
+stored file a process uses is appended to it, so that the book publishes exactly the files
+its chapters read.
 """
 
 from __future__ import annotations
@@ -67,6 +70,13 @@ def default_cache_dir() -> Path:
         return _REPO / "_build" / ".vae_cache"
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "vae_lib" / "models"
+
+
+def training_code(*modules: str) -> tuple[str, ...]:
+    """:data:`TRAINING_CODE`, and those of ``modules`` that are vae_lib's (the module of a
+    training loop of its own, of a library transform such as ``binarize_dynamic``): the
+    code whose change trains again."""
+    return TRAINING_CODE + tuple(m for m in modules if m.startswith("vae_lib."))
 
 
 def check_seed(seed) -> int:
@@ -152,8 +162,9 @@ def cache_path(name: str, key_fields: dict, cache_dir=None) -> tuple[Path, str]:
 
 @contextlib.contextmanager
 def _exclusive(path: Path) -> Iterator[None]:
-    """Hold a lock on ``path`` while the block runs: another process that asks for the same
-    result waits here, then finds it stored."""
+    """Hold a lock named after ``path`` (the cache folder and a result's key) while the
+    block runs: another process that asks for the same result waits here, then finds it
+    stored."""
     if fcntl is None:
         yield
         return
@@ -167,6 +178,19 @@ def _exclusive(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _same_key_under_another_name(path: Path) -> Path | None:
+    """The stored file with ``path``'s key under another name, if any.
+
+    Names are labels for people; the key decides. Two pages that ask for the same result
+    under their own names (the same model, the same bounds) thus share one file.
+    """
+    key_part = path.name.rpartition("-")[2]  # "<the key's first 20 hex digits>.npz"
+    if not path.parent.is_dir():
+        return None
+    twins = [p for p in sorted(path.parent.glob(f"*-{key_part}")) if p.is_file()]
+    return twins[0] if twins else None
 
 
 def _log_use(path: Path) -> None:
@@ -202,7 +226,9 @@ def load_or_compute(
             f"{path} is in the way: a folder (or another non-file) where the cache "
             "keeps a file; remove it or choose another cache_dir"
         )
-    with _exclusive(path):
+    with _exclusive(path.parent / key):
+        if not path.is_file():
+            path = _same_key_under_another_name(path) or path
         if not path.is_file():
             report = fetch_published(path)  # "" unless VAE_LIB_MODELS_URL names the book's
             if report:
@@ -382,17 +408,14 @@ def load_or_train(
             raise ValueError("its training history is missing")
         return model, History(**extra["history"])
 
-    code = TRAINING_CODE
     transform_module = (key_fields["training"]["transform"] or "").rpartition(".")[0]
-    if transform_module.startswith("vae_lib."):  # a library transform: its code decides too
-        code = (*TRAINING_CODE, transform_module)
     return load_or_compute(
         name,
         key_fields,
         train,
         save=save,
         load=load,
-        code=code,
+        code=training_code(transform_module),
         cache_dir=cache_dir,
         redo="training the model again",
     )

@@ -5,7 +5,8 @@ publishes every file of its cache (trained models, importance bounds) under ``_m
 with ``manifest.json`` giving each file's SHA-256, size and training time. When the
 environment variable ``VAE_LIB_MODELS_URL`` names that folder (the reader notebooks set it),
 the store of :mod:`vae_lib.training.cache` fetches a missing file from there with the
-checked downloader before it would compute it, and says which it did. A file whose SHA-256
+checked downloader before it would compute it (the published file with the same key, when
+the book stored it under another page's name), and says which it did. A file whose SHA-256
 does not match, or a server that cannot be reached, means the result is computed here.
 
 The book's own build and tests never set the variable: nothing is downloaded there.
@@ -25,7 +26,9 @@ MODELS_URL_ENV = "VAE_LIB_MODELS_URL"
 MANIFEST = "manifest.json"
 #: No published file is larger than this (the book's largest model is about 2 MB).
 MAX_FILE_BYTES = 1 << 27
-#: The manifest is read whole; it lists a few dozen files.
+#: A published file's name, as the store makes them (a label, then the key's first digits).
+FILE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+#: The manifest is read whole; it lists a few hundred files.
 MAX_MANIFEST_BYTES = 1 << 20
 #: No published file took longer than this to compute (about 30 years: a sanity bound).
 MAX_SECONDS = 1e9
@@ -136,12 +139,27 @@ def fetch_published(path: Path) -> str:
         return ""
     name = Path(path).name
     try:
-        entry = manifest(url).get(name)
-        if entry is None:
+        files = manifest(url)
+        # The key decides, the name before it is a label: the book may have stored this
+        # result under another page's name.
+        key_part = name.rpartition("-")[2]
+        published = (
+            name
+            if name in files
+            else next(
+                (
+                    other
+                    for other in sorted(files)
+                    if other.rpartition("-")[2] == key_part and FILE_NAME.fullmatch(other)
+                ),
+                None,
+            )
+        )
+        if published is None:
             return f"{name} is not among the published files; computing it here"
-        sha256, size, seconds = manifest_entry(entry, name)
+        sha256, size, seconds = manifest_entry(files[published], published)
         download_file(
-            url + name,
+            url + published,
             path,
             sha256,
             max_bytes=max(size, 1),
