@@ -68,6 +68,10 @@ def merge_quality(results: dict) -> None:
             shape["quality"]["more_runs_date"] = more.get("date")
 
 
+def _write_times(path: Path, times: dict) -> None:
+    path.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
+
+
 def run_book(with_widgets: bool) -> tuple[dict, dict | None]:
     widgets: dict = {}
 
@@ -81,8 +85,12 @@ def run_book(with_widgets: bool) -> tuple[dict, dict | None]:
         widgets["error"] = "not measured: the book's build failed (see the section above)."
     if result.get("chapters"):  # the build executes the longest chapters first from these
         cold = {c["chapter"]: round(c["seconds"], 1) for c in result["chapters"]}
-        path = machine.ROOT / "_ext" / "chapter_seconds.json"
-        path.write_text(json.dumps(cold, indent=1, sort_keys=True) + "\n")
+        _write_times(machine.ROOT / "_ext" / "chapter_seconds.json", cold)
+    library_edit = result.get("library_edit") or {}
+    if library_edit.get("executed") and not library_edit.get("models_trained"):
+        # every chapter again, nothing trained or computed anew: the appendix's warm column
+        warm = {c: round(s, 1) for c, s in library_edit["executed"].items()}
+        _write_times(machine.ROOT / "_ext" / "chapter_warm_seconds.json", warm)
     return result, (widgets if with_widgets else None)
 
 
