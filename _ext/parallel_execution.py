@@ -316,52 +316,59 @@ def _table(header: list[str], rows: list[list[str]]) -> nodes.table:
     return nodes.table("", group)
 
 
+def cold_times_table(cold: dict, warm: dict) -> tuple[list[str], list[list[str]], str]:
+    """The appendix's table of cold times (header and rows, longest first, then the sum) and
+    the sentence under it: the bound they put on a clean build with P processes, and, when
+    ``warm`` has every chapter of ``cold``, the part of a clean start that is computing the
+    stored models and results."""
+    total, longest = sum(cold.values()), max(cold.values())
+    split = set(cold) <= set(warm)
+
+    def cells(seconds: float, warm_seconds: float) -> list[str]:
+        share = f"{100 * seconds / total:.0f}%"
+        return [f"{seconds:,.0f}", *([f"{warm_seconds:,.0f}"] if split else []), share]
+
+    warm_total = sum(warm[c] for c in cold) if split else 0.0
+    rows = [[c, *cells(cold[c], warm.get(c, 0.0))] for c in sorted(cold, key=lambda c: -cold[c])]
+    rows.append(["all chapters", *cells(total, warm_total)])
+    header = ["chapter", "cold time (s)"]
+    header += ["with its results stored (s)"] if split else []
+    header += ["share of the cold sum"]
+    bound = ", ".join(
+        f"{p} {'process' if p == 1 else 'processes'}: {max(longest, total / p):,.0f} s"
+        for p in (1, 2, 4)
+    )
+    text = (
+        f"With P processes a clean build's execution takes at least max(longest chapter, "
+        f"sum / P) = max({longest:,.0f} s, {total:,.0f} s / P): {bound}. A chapter that "
+        "waits for a model another is training adds to it, and a chapter runs somewhat "
+        "faster alone than beside another that shares the memory bus."
+    )
+    if split:
+        text += (
+            f" With every model and result stored, the same chapters take {warm_total:,.0f} s"
+            f" in all: the other {total - warm_total:,.0f} s "
+            f"({100 * (total - warm_total) / total:.0f}%) of a clean start are, roughly (the "
+            "two columns come from builds on one and on every core), training the models "
+            "and computing the stored results (importance-weighted bounds, refitted encoders)."
+        )
+    return header, rows, text
+
+
 class ColdTimes(Directive):
     """Each chapter's time from a clean start (``chapter_seconds.json``), longest first, and
-    what they bound: the clean build's wall-clock time on P processes. When every chapter's
-    warm time is on record too (``chapter_warm_seconds.json``: executed with its models and
-    results stored), the table splits the cold time into the two."""
+    what they bound: the clean build's wall-clock time on P processes; beside it, when on
+    record for every chapter, its time with its models and results stored
+    (``chapter_warm_seconds.json``). See :func:`cold_times_table`."""
 
     def run(self):
         env = self.state.document.settings.env
         env.note_dependency(str(COLD_TIMES))
         env.note_dependency(str(WARM_TIMES))
-        cold, warm = _times_on_record(COLD_TIMES), _times_on_record(WARM_TIMES)
+        cold = _times_on_record(COLD_TIMES)
         if not cold:
             return [nodes.paragraph(text=f"No cold times are on record ({COLD_TIMES.name}).")]
-        total, longest = sum(cold.values()), max(cold.values())
-        order = sorted(cold, key=lambda c: -cold[c])
-        split = set(cold) <= set(warm)
-
-        def cells(seconds: float, warm_seconds: float | None) -> list[str]:
-            share = f"{100 * seconds / total:.0f}%"
-            if not split:
-                return [f"{seconds:,.0f}", share]
-            return [f"{seconds:,.0f}", f"{warm_seconds:,.0f}", share]
-
-        rows = [[c, *cells(cold[c], warm.get(c))] for c in order]
-        warm_total = sum(warm[c] for c in cold) if split else None
-        rows.append(["all chapters", *cells(total, warm_total)])
-        header = ["chapter", "cold time (s)"]
-        header += ["with its results stored (s)", "share"] if split else ["share"]
-        bound = ", ".join(
-            f"{p} {'process' if p == 1 else 'processes'}: {max(longest, total / p):,.0f} s"
-            for p in (1, 2, 4)
-        )
-        text = (
-            f"With P processes a clean build's execution takes at least max(longest chapter, "
-            f"sum / P) = max({longest:,.0f} s, {total:,.0f} s / P): {bound}. A chapter that "
-            "waits for a model another is training adds to it, and a chapter runs somewhat "
-            "faster alone than beside another that shares the memory bus."
-        )
-        if split:
-            text += (
-                f" With every model and result stored, the same chapters take {warm_total:,.0f}"
-                f" s in all: the other {total - warm_total:,.0f} s "
-                f"({100 * (total - warm_total) / total:.0f}%) of a clean start are training "
-                "the models and computing the stored results (importance-weighted bounds, "
-                "refitted encoders)."
-            )
+        header, rows, text = cold_times_table(cold, _times_on_record(WARM_TIMES))
         return [_table(header, rows), nodes.paragraph(text=text)]
 
 

@@ -86,10 +86,12 @@ def run_book(with_widgets: bool) -> tuple[dict, dict | None]:
     if result.get("chapters"):  # the build executes the longest chapters first from these
         cold = {c["chapter"]: round(c["seconds"], 1) for c in result["chapters"]}
         _write_times(machine.ROOT / "_ext" / "chapter_seconds.json", cold)
-    library_edit = result.get("library_edit") or {}
-    if library_edit.get("executed") and not library_edit.get("models_trained"):
-        # every chapter again, nothing trained or computed anew: the appendix's warm column
-        warm = {c: round(s, 1) for c, s in library_edit["executed"].items()}
+        # Every chapter again, with nothing trained or computed anew: the appendix's warm
+        # column. From any other run, none: never warm times beside another run's cold ones.
+        library_edit = result.get("library_edit") or {}
+        warm = {}
+        if library_edit.get("executed") and not library_edit.get("models_trained"):
+            warm = {c: round(s, 1) for c, s in library_edit["executed"].items()}
         _write_times(machine.ROOT / "_ext" / "chapter_warm_seconds.json", warm)
     return result, (widgets if with_widgets else None)
 

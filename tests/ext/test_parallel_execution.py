@@ -185,3 +185,26 @@ def test_the_longest_expected_chapter_runs_first():
         "chapters/b",
         "chapters/d",
     ]
+
+
+@pytest.mark.parametrize("warm_on_record", ["all", "some", "none"])
+def test_the_cold_times_table_and_what_it_says(warm_on_record):
+    from _ext.parallel_execution import cold_times_table
+
+    cold = {"chapters/b": 100.0, "chapters/a": 300.0, "chapters/c": 1600.0}
+    warm = {
+        "all": {"chapters/a": 20.0, "chapters/b": 10.0, "chapters/c": 70.0, "other": 5.0},
+        "some": {"chapters/a": 20.0},
+        "none": {},
+    }[warm_on_record]
+    header, rows, text = cold_times_table(cold, warm)
+    split = warm_on_record == "all"
+    assert header[:2] == ["chapter", "cold time (s)"] and header[-1] == "share of the cold sum"
+    assert ("with its results stored (s)" in header) == split
+    assert [r[0] for r in rows] == ["chapters/c", "chapters/a", "chapters/b", "all chapters"]
+    assert rows[0][1] == "1,600" and rows[0][-1] == "80%" and rows[-1][1:2] == ["2,000"]
+    if split:
+        assert [r[2] for r in rows] == ["70", "20", "10", "100"]  # the sum over cold's chapters
+    assert "2 processes: 1,600 s" in text and "4 processes: 1,600 s" in text
+    assert "1 process: 2,000 s" in text
+    assert ("the other 1,900 s (95%)" in text) == split

@@ -1,8 +1,8 @@
 """Every page of the built site, as a reader's browser loads it from a static server.
 
-Pages are discovered from the built site, so chapters added later are covered too. Each page
-is loaded once for all of this module's checks, the accessibility scan last (it adds its
-script to the page).
+Pages are discovered from the built site, so chapters added later are covered too. A page
+is loaded once for all of this module's checks that a test process runs (pytest-xdist may
+give a page's checks to two), the accessibility scan last (it adds its script to the page).
 
 The scan is axe-core's, which comes from the npm registry with the site's other front-end
 assets (package.json, ``make assets``); Playwright injects it, the site does not serve it.

@@ -325,6 +325,23 @@ def test_a_refitted_encoder_is_keyed_by_the_code_that_trains_it(data, tmp_path, 
     assert len(cached_files(tmp_path / "c")) == 4
 
 
+@pytest.mark.parametrize(
+    "transform_key, module",
+    [
+        ("vae_lib.data.digits.binarize_dynamic", "vae_lib.data.digits"),
+        ("vae_lib.data.digits.Binarizer.__call__", "vae_lib.data.digits"),  # a method
+        ("labelled_binarize", ""),  # a transform_name that names no module
+        ("no_such_package.f", ""),
+        (None, ""),
+    ],
+)
+def test_a_transform_s_module_is_the_longest_importable_prefix(transform_key, module):
+    assert cache.transform_module(transform_key) == module
+    assert cache.training_code(module) == (
+        cache.TRAINING_CODE + ((module,) if module.startswith("vae_lib.") else ())
+    )
+
+
 def test_line_endings_do_not_change_the_code_key(library_copy):
     before = cache.code_sha256(cache.TRAINING_CODE)
     fit = library_copy / "training" / "fit.py"
@@ -354,6 +371,20 @@ def test_a_result_asked_for_under_another_name_is_the_same_file(data, fits, tmp_
     assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params))
     vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path / "c", name="one", epochs=3, seed=3)
     assert len(fits) == 2  # another key under the same label is another result
+
+
+def test_a_damaged_file_under_another_name_is_left_alone_and_computed_anew(data, fits, tmp_path):
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path / "c", name="one", **SETTINGS)
+    (theirs,) = cached_files(tmp_path / "c")
+    theirs.write_bytes(theirs.read_bytes()[:100])  # truncated
+    with pytest.warns(UserWarning, match=f"{theirs.name} is damaged"):
+        vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path / "c", name="other", **SETTINGS)
+    assert len(fits) == 2
+    mine = tmp_path / "c" / theirs.name.replace("one-", "other-")
+    assert cached_files(tmp_path / "c") == sorted([theirs, mine])
+    assert len(theirs.read_bytes()) == 100  # the other page's file is not written over
+    vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path / "c", name="other", **SETTINGS)
+    assert len(fits) == 2  # and its own sound file is found first from now on
 
 
 @pytest.mark.parametrize("names", [("shared", "shared"), ("one", "other")])

@@ -46,17 +46,28 @@ def server(book_copy, monkeypatch):
             state["hits"].append(self.path)
             mode = state["mode"]
             if self.path.endswith("/manifest.json"):
-                files = (
-                    {}
-                    if mode == "missing"
-                    else {
-                        name: {
-                            "sha256": hashlib.sha256(body).hexdigest(),
-                            "bytes": len(body),
-                            "seconds": 12.5,
-                        }
-                    }
-                )
+                entry = {
+                    "sha256": hashlib.sha256(body).hexdigest(),
+                    "bytes": len(body),
+                    "seconds": 12.5,
+                }
+                key_part = name.rpartition("-")[2]
+                files = {
+                    "good": {name: entry},
+                    "missing": {},
+                    # the right key after names the store never makes
+                    "hostile": {
+                        other: entry
+                        for other in (
+                            f"a/b-{key_part}",
+                            f"../x-{key_part}",
+                            f"x?y-{key_part}",
+                            key_part,
+                            f"-{key_part}",
+                            f"x-{key_part}.npz",
+                        )
+                    },
+                }.get(mode, {name: entry})
                 payload = json.dumps(files).encode()
             elif self.path.endswith("/" + name) and mode != "missing":
                 payload = body if mode != "corrupt" else body[:-10] + b"0123456789"
@@ -100,7 +111,8 @@ def test_a_model_published_under_another_pages_name_is_fetched(
     model, _ = vae_lib.load_or_train(CONFIG, data, cache_dir=tmp_path, name="mine", **SETTINGS)
     out = capsys.readouterr().out
     mine = "mine-" + book_copy[0].rpartition("-")[2]
-    assert f"fetched {mine}, the book's own copy" in out and "computed" not in out
+    assert f"fetched {mine} (published as {book_copy[0]}), the book's own copy" in out
+    assert "computed" not in out
     assert [p.name for p in tmp_path.iterdir()] == [mine]
     assert (tmp_path / mine).read_bytes() == book_copy[1]
     assert server["hits"][-1].endswith("/" + book_copy[0])
@@ -112,6 +124,7 @@ def test_a_model_published_under_another_pages_name_is_fetched(
         ("corrupt", "could not fetch .* is corrupted or not the expected file"),
         ("missing", "is not among the published files; computing it here"),
         ("slow", "could not fetch .* timed out"),
+        ("hostile", "is not among the published files; computing it here"),
     ],
 )
 def test_a_model_that_cannot_be_fetched_is_trained_and_says_so(

@@ -25,6 +25,8 @@ from ..training.cache import (
     model_fingerprint,
     save_arrays_keyed,
     training_code,
+    transform_key_name,
+    transform_module,
 )
 
 
@@ -71,6 +73,7 @@ def refit_encoder(
     batch_size: int = 100,
     lr: float = 1e-3,
     transform=None,
+    transform_name: str | None = None,
     name: str = "refit",
     cache_dir=None,
 ) -> IWAE:
@@ -81,7 +84,9 @@ def refit_encoder(
     encoder's parameters move. The result is cached like a trained model, keyed by the
     model's weights, the data, the settings and the code that trains it (that of a trained
     model, this module's and the transform's), so a change to a plotting helper refits
-    nothing.
+    nothing. The transform is keyed by its module and qualified name, or by
+    ``transform_name`` (needed for a lambda or a local function), as in
+    :func:`vae_lib.load_or_train`.
 
     Returns
     -------
@@ -103,7 +108,7 @@ def refit_encoder(
         "seed": seed,
         "batch_size": batch_size,
         "lr": lr,
-        "transform": None if transform is None else getattr(transform, "__qualname__", None),
+        "transform": transform_key_name(transform, transform_name),
     }
 
     def train() -> dict[str, np.ndarray]:
@@ -133,7 +138,7 @@ def refit_encoder(
         train,
         save=save_arrays_keyed,
         load=load,
-        code=training_code(__name__, getattr(transform, "__module__", None) or ""),
+        code=training_code(__name__, transform_module(key_fields["transform"])),
         cache_dir=cache_dir,
     )
     for i in encoder:

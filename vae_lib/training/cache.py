@@ -1,13 +1,13 @@
 """One keyed store for everything expensive: trained models, importance bounds, sweeps.
 
-A result is named by a SHA-256 of everything that decides it (its *key fields*: a config,
-training settings, the bytes of the data, and the source of the library code that computes it,
-so that a fixed bug in ``fit`` or in a model retrains, while a change to a plotting helper
-does not). :func:`load_or_compute`
-looks for a file of that name, checks it (the key stored inside, the SHA-256 of its arrays)
-and returns what it holds; a missing file is fetched from the book's published copies when
-``VAE_LIB_MODELS_URL`` is set (:mod:`vae_lib.training.published`), and a missing or damaged
-file is otherwise computed again, never used.
+A result is named by a SHA-256 of everything that decides it (its *key fields*: what is
+computed, a config, training settings, the bytes of the data, and the source of the library
+code that computes it, so that a fixed bug in ``fit`` or in a model retrains, while a change
+to a plotting helper does not). :func:`load_or_compute` looks for a file with that key,
+checks it (the key stored inside, the SHA-256 of its arrays) and returns what it holds; a
+missing file is fetched from the book's published copies when ``VAE_LIB_MODELS_URL`` is set
+(:mod:`vae_lib.training.published`), and a missing or damaged file is otherwise computed
+again, never used.
 :func:`load_or_train` is that store applied to training a model.
 
 The folder is, in order: the ``cache_dir`` argument, the environment variable
@@ -50,7 +50,7 @@ from ..models.base import Model, model_class_for
 from ..version import __version__
 from .checkpoint import load_model, save_model
 from .fit import History, check_training_settings, fit
-from .published import fetch_published, published_models_url
+from .published import fetch_published, published_models_url, stored_key_part
 
 CACHE_ENV = "VAE_LIB_CACHE"
 CACHE_LOG_ENV = "VAE_LIB_CACHE_LOG"
@@ -77,6 +77,21 @@ def training_code(*modules: str) -> tuple[str, ...]:
     training loop of its own, of a library transform such as ``binarize_dynamic``): the
     code whose change trains again."""
     return TRAINING_CODE + tuple(m for m in modules if m.startswith("vae_lib."))
+
+
+def transform_module(transform_key: str | None) -> str:
+    """The module named in a transform's key name (see :func:`transform_key_name`): the
+    module of a library transform, or of the library function a ``transform_name`` names;
+    the longest importable prefix (a method's class is not a module), "" for none."""
+    name = transform_key or ""
+    while name:
+        name = name.rpartition(".")[0]
+        try:
+            if name and importlib.util.find_spec(name) is not None:
+                return name
+        except (ImportError, ValueError):
+            pass
+    return ""
 
 
 def check_seed(seed) -> int:
@@ -180,14 +195,16 @@ def _exclusive(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _same_key_under_another_name(path: Path) -> Path | None:
-    """The stored file with ``path``'s key under another name, if any.
+def _stored(path: Path) -> Path | None:
+    """``path`` if it is stored, else the stored file with its key under another name, if any.
 
     Names are labels for people; the key decides. Two pages that ask for the same result
     under their own names (the same model, the same bounds) thus share one file.
     """
-    key_part = path.name.rpartition("-")[2]  # "<the key's first 20 hex digits>.npz"
-    if not path.parent.is_dir():
+    if path.is_file():
+        return path
+    key_part = stored_key_part(path.name)
+    if key_part is None or not path.parent.is_dir():
         return None
     twins = [p for p in sorted(path.parent.glob(f"*-{key_part}")) if p.is_file()]
     return twins[0] if twins else None
@@ -214,11 +231,14 @@ def load_or_compute(
 ):
     """``load(path, key)`` if a sound file is stored under these key fields, else compute it.
 
-    ``load`` raises ``ValueError`` (or ``OSError``, ``KeyError``, ``TypeError``) for a file
-    that does not match; that file is then computed again with a warning that says so
-    (``redo``), and saved with ``save(path, key, value)``. ``code`` names the library
-    modules whose source decides the result (default: all of vae_lib); their SHA-256 is a
-    key field, so a change to them computes the result again.
+    The key decides, not ``name``: a file stored under another name with the same key is
+    that result, and is used. ``key_fields`` must therefore say what is computed (e.g.
+    ``"estimate": "importance-weighted bounds"``), not only from what. ``load`` raises
+    ``ValueError`` (or ``OSError``, ``KeyError``, ``TypeError``) for a file that does not
+    match; the result is then computed again with a warning that says so (``redo``), and
+    saved with ``save(path, key, value)`` under ``name``. ``code`` names the library modules
+    whose source decides the result (default: all of vae_lib); their SHA-256 is a key
+    field, so a change to them computes the result again.
     """
     path, key = cache_path(name, {**key_fields, "code": code_sha256(tuple(code))}, cache_dir)
     if path.exists() and not path.is_file():
@@ -227,19 +247,19 @@ def load_or_compute(
             "keeps a file; remove it or choose another cache_dir"
         )
     with _exclusive(path.parent / key):
-        if not path.is_file():
-            path = _same_key_under_another_name(path) or path
-        if not path.is_file():
+        stored = _stored(path)
+        if stored is None:
             report = fetch_published(path)  # "" unless VAE_LIB_MODELS_URL names the book's
             if report:
                 print(report)
-        if path.is_file():
+            stored = _stored(path)
+        if stored is not None:
             try:
-                value = load(path, key)
+                value = load(stored, key)
             except (OSError, ValueError, KeyError, TypeError) as err:
-                warnings.warn(f"{path} is damaged ({err}); {redo}", stacklevel=3)
+                warnings.warn(f"{stored} is damaged ({err}); {redo}", stacklevel=3)
             else:
-                _log_use(path)
+                _log_use(stored)
                 return value
         start = time.perf_counter()
         value = compute()
@@ -266,7 +286,9 @@ def load_arrays_keyed(path: Path, key: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _transform_name(transform, transform_name) -> str | None:
+def transform_key_name(transform, transform_name=None) -> str | None:
+    """The transform's name in a key: ``transform_name`` if given, else its module and
+    qualified name; a lambda or local function needs ``transform_name``."""
     if transform is None:
         if transform_name is not None:
             raise ValueError(f"transform_name was given ({transform_name!r}) without a transform")
@@ -366,7 +388,7 @@ def load_or_train(
             "batch_size": batch_size,
             "lr": lr,
             "seed": seed,
-            "transform": _transform_name(transform, transform_name),
+            "transform": transform_key_name(transform, transform_name),
             **({"monitor": monitor_name} if monitor is not None else {}),
         },
         "data": [data_fingerprint(part) for part in parts],
@@ -408,14 +430,13 @@ def load_or_train(
             raise ValueError("its training history is missing")
         return model, History(**extra["history"])
 
-    transform_module = (key_fields["training"]["transform"] or "").rpartition(".")[0]
     return load_or_compute(
         name,
         key_fields,
         train,
         save=save,
         load=load,
-        code=training_code(transform_module),
+        code=training_code(transform_module(key_fields["training"]["transform"])),
         cache_dir=cache_dir,
         redo="training the model again",
     )

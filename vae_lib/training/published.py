@@ -26,8 +26,9 @@ MODELS_URL_ENV = "VAE_LIB_MODELS_URL"
 MANIFEST = "manifest.json"
 #: No published file is larger than this (the book's largest model is about 2 MB).
 MAX_FILE_BYTES = 1 << 27
-#: A published file's name, as the store makes them (a label, then the key's first digits).
-FILE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+#: A stored file's name, as the store makes them (:func:`vae_lib.training.cache.cache_path`):
+#: a label for people, then the first 20 hex digits of the key that decides the result.
+STORED_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}-([0-9a-f]{20}\.npz)")
 #: The manifest is read whole; it lists a few hundred files.
 MAX_MANIFEST_BYTES = 1 << 20
 #: No published file took longer than this to compute (about 30 years: a sanity bound).
@@ -125,6 +126,13 @@ def manifest_entry(entry, name: str) -> tuple[str, int, float | None]:
     return sha256.lower(), size, seconds
 
 
+def stored_key_part(name: str) -> str | None:
+    """The part of a stored file's name that its key decides, ``"<20 hex digits>.npz"``; None
+    for a name the store does not make."""
+    match = STORED_NAME.fullmatch(name)
+    return match.group(1) if match else None
+
+
 def fetch_published(path: Path) -> str:
     """Try to fetch the published copy of the cache file ``path``; say what happened.
 
@@ -142,19 +150,9 @@ def fetch_published(path: Path) -> str:
         files = manifest(url)
         # The key decides, the name before it is a label: the book may have stored this
         # result under another page's name.
-        key_part = name.rpartition("-")[2]
-        published = (
-            name
-            if name in files
-            else next(
-                (
-                    other
-                    for other in sorted(files)
-                    if other.rpartition("-")[2] == key_part and FILE_NAME.fullmatch(other)
-                ),
-                None,
-            )
-        )
+        key_part = stored_key_part(name)
+        twins = [o for o in sorted(files) if key_part and stored_key_part(o) == key_part]
+        published = name if name in files else next(iter(twins), None)
         if published is None:
             return f"{name} is not among the published files; computing it here"
         sha256, size, seconds = manifest_entry(files[published], published)
@@ -171,4 +169,5 @@ def fetch_published(path: Path) -> str:
     except Exception as err:  # anything else too: the caller computes the file instead
         return f"could not fetch {name} ({type(err).__name__}: {err}); computing it here instead"
     took = f"; computing it took the book's build {seconds:.0f} s" if seconds is not None else ""
-    return f"fetched {name}, the book's own copy (SHA-256 checked){took}"
+    as_published = "" if published == name else f" (published as {published})"
+    return f"fetched {name}{as_published}, the book's own copy (SHA-256 checked){took}"
