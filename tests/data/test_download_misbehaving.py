@@ -25,6 +25,8 @@ from vae_lib.testing import HANG_SECONDS
 from vae_lib.training import published
 
 SHA = "0" * 64
+#: The deadline a trickle runs into: short, as every test that waits for it sleeps until then.
+DEADLINE = 0.5
 
 
 @pytest.fixture
@@ -74,8 +76,8 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(raw_server, tmp_path):
             conn.sendall(b"x")
             time.sleep(0.1)
 
-    message = fetch(raw_server(trickle), tmp_path, timeout=5, max_seconds=1.0)
-    assert "took longer than 1 s (max_seconds)" in message
+    message = fetch(raw_server(trickle), tmp_path, timeout=5, max_seconds=DEADLINE)
+    assert f"took longer than {DEADLINE:g} s (max_seconds)" in message
 
 
 @pytest.fixture
@@ -112,23 +114,25 @@ TRICKLES = {  # what comes whole, and what then comes a byte at a time
 @pytest.mark.parametrize("part", TRICKLES)
 def test_trickled_headers_are_cut_off_at_the_deadline(raw_server, tmp_path, stop, part):
     reply = trickle(stop, *TRICKLES[part])
-    message = fetch(raw_server(reply), tmp_path, timeout=30, max_seconds=1.0)
-    assert "took longer than 1 s (max_seconds)" in message, message
+    message = fetch(raw_server(reply), tmp_path, timeout=30, max_seconds=DEADLINE)
+    assert f"took longer than {DEADLINE:g} s (max_seconds)" in message, message
     assert "before the headers of its answer were complete" in message
 
 
 def test_a_stalled_body_is_cut_off_at_the_deadline_not_the_read_timeout(raw_server, tmp_path, stop):
     reply = trickle(stop, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", drip=b"")
-    message = fetch(raw_server(reply), tmp_path, timeout=30, max_seconds=1.0)
-    assert "took longer than 1 s (max_seconds); cut off after 3 bytes" in message, message
+    message = fetch(raw_server(reply), tmp_path, timeout=30, max_seconds=DEADLINE)
+    assert f"took longer than {DEADLINE:g} s (max_seconds); cut off after 3 bytes" in message, (
+        message
+    )
 
 
 def test_a_trickled_tls_handshake_is_cut_off_at_the_deadline(raw_server, tmp_path, stop):
     # a TLS record header announcing 16 kB of handshake, whose bytes then come one by one
     reply = trickle(stop, b"\x16\x03\x03\x40\x00", drip=b"\x00")
     url = raw_server(reply).replace("http://", "https://")
-    message = fetch(url, tmp_path, timeout=30, max_seconds=1.0)
-    assert "took longer than 1 s (max_seconds)" in message, message
+    message = fetch(url, tmp_path, timeout=30, max_seconds=DEADLINE)
+    assert f"took longer than {DEADLINE:g} s (max_seconds)" in message, message
 
 
 def test_fetch_bytes_with_trickled_headers_ends_at_its_deadline(raw_server, stop):
@@ -216,9 +220,9 @@ def test_a_killed_download_leaves_nothing_after_the_next_one(raw_server, tmp_pat
 
 
 # ---------------------------------------------------------------------- every fetcher
-#: What each fetcher may take: every read within 30 s, the whole exchange within 1 s, so a
+#: What each fetcher may take: every read within 30 s, the whole exchange within DEADLINE, so a
 #: trickle, whose every byte comes well within a read's timeout, ends only at the deadline.
-LIMITS = {"timeout": 30.0, "max_seconds": 1.0}
+LIMITS = {"timeout": 30.0, "max_seconds": DEADLINE}
 NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'
 
 
@@ -257,7 +261,16 @@ def via_reader_notebooks_main(url, folder):
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        argv = ["--base", url, "--dest", str(folder), "--timeout", "30", "--max-seconds", "1"]
+        argv = [
+            "--base",
+            url,
+            "--dest",
+            str(folder),
+            "--timeout",
+            "30",
+            "--max-seconds",
+            str(DEADLINE),
+        ]
         assert fetch_reader_notebooks.main(argv) == 0
     assert "reader notebooks not fetched" in out.getvalue(), out.getvalue()
     raise DownloadError(out.getvalue())
@@ -316,7 +329,7 @@ def reset(stop):
     return reply
 
 
-CUT_BEFORE_HEADERS = r"took longer than 1 s \(max_seconds\); cut off before the headers"
+CUT_BEFORE_HEADERS = rf"took longer than {DEADLINE:g} s \(max_seconds\); cut off before the headers"
 #: Each misbehaviour: (the server's reply, made with the ``stop`` event; what the error says).
 BEHAVIOURS = {
     "trickled status line": (
@@ -329,7 +342,7 @@ BEHAVIOURS = {
     ),
     "trickled body": (
         lambda stop: trickle(stop, b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"),
-        r"took longer than 1 s \(max_seconds\); cut off after \d+ bytes",
+        rf"took longer than {DEADLINE:g} s \(max_seconds\); cut off after \d+ bytes",
     ),
     "wrong Content-Length": (
         answer(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\nConnection: close\r\n\r\nabc"),

@@ -94,12 +94,12 @@ def transform_module(transform_key: str | None) -> str:
     return ""
 
 
-def check_seed(seed) -> int:
+def check_seed(seed, name: str = "seed") -> int:
     """``seed`` if it is an integer of at least 0 (what the store's functions take)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer; got {type(seed).__name__}")
+        raise TypeError(f"{name} must be an integer; got {type(seed).__name__}")
     if seed < 0:
-        raise ValueError(f"seed must be at least 0; got {seed}")
+        raise ValueError(f"{name} must be at least 0; got {seed}")
     return int(seed)
 
 
