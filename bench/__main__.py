@@ -4,7 +4,8 @@ Parts: ``training`` (speed and quality against PyTorch), ``quality`` (more untim
 for the quality comparison), ``vlae`` (the autoregressive decoders' training speed against
 PyTorch), ``coding`` (the bits-back coder's speed), ``book`` (build times), ``widgets``
 (latency and frame sizes; measured on the book's clean build, so it needs ``book``) and
-``test`` (``make test`` in a fresh clone of ``HEAD``). ``--skip`` leaves parts out; their
+``test`` (``make test`` in a fresh clone of ``HEAD``) and ``loaded_test`` (the same while
+``--busy`` other processes keep cores busy). ``--skip`` leaves parts out; their
 last results are then carried over from the existing results.json, marked with the date
 they were taken.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from . import book, machine, quality, report, widget_latency
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("training", "quality", "vlae", "coding", "book", "widgets", "test")
+PARTS = ("training", "quality", "vlae", "coding", "book", "widgets", "test", "loaded_test")
 
 
 def run_part(module: str, threads: int, *args) -> dict:
@@ -107,6 +108,9 @@ def main(argv=None) -> None:
         default=20,
         help="untimed runs (seeds) per model added to the quality comparison",
     )
+    parser.add_argument(
+        "--busy", type=int, default=1, help="busy processes beside the loaded make test"
+    )
     parser.add_argument("--skip", default="", help=f"comma-separated parts of {PARTS} to skip")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for the results")
     parser.add_argument(
@@ -158,6 +162,10 @@ def main(argv=None) -> None:
     if "test" not in skip:
         print("test: make test in a fresh clone of HEAD ...", flush=True)
         results["test"] = book.measure_fresh_test(keep=HERE / "test.log")
+    if "loaded_test" not in skip:
+        print(f"loaded_test: make test beside {args.busy} busy processes ...", flush=True)
+        keep = HERE / "test-loaded.log"
+        results["loaded_test"] = book.measure_fresh_test(keep=keep, busy=args.busy)
     for part in PARTS:
         if part not in results and previous.get(part):
             carried = dict(previous[part])
@@ -173,7 +181,7 @@ def main(argv=None) -> None:
     _summarize_in_readme(results)
     print(f"wrote {md}, {js} and the README's summary")
     failed = [p for p in PARTS if p not in skip and (results.get(p) or {}).get("error")]
-    failed += ["test"] if "test" not in skip and results["test"].get("exit") else []
+    failed += [p for p in ("test", "loaded_test") if p not in skip and results[p].get("exit")]
     if failed:  # a part that could not run is a failure, not a quiet gap in the report
         sys.exit(f"make bench: these parts could not run: {', '.join(failed)} (see {md})")
 

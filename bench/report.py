@@ -286,6 +286,19 @@ def _test(t: dict) -> list[str]:
     ]
 
 
+def _loaded_test(t: dict) -> list[str]:
+    load = t.get("load_average", {})
+    return [
+        "## make test from a fresh clone, on a loaded machine",
+        "",
+        f"The same, while {t['busy_processes']} other process(es) each kept a core busy (a "
+        "pure-Python loop, as another job on the machine would). It took "
+        f"{_s(t['seconds'])} (exit {t['exit']}; no target: a record of what load costs); "
+        f"load average before and after: {load.get('before')} and {load.get('after')}.",
+        "",
+    ]
+
+
 def _widgets(w: dict) -> list[str]:
     if "error" in w:
         return ["## Widgets", "", w["error"], ""]
@@ -438,6 +451,16 @@ def _summary(results: dict) -> list[str]:
                 _ok(t["meets_target"]),
             ]
         )
+    t = results.get("loaded_test")
+    if t and "seconds" in t:
+        rows.append(
+            [
+                f"make test, fresh clone, beside {t['busy_processes']} busy process(es)",
+                "record only",
+                f"{_s(t['seconds'])} (exit {t['exit']})",
+                "n/a",
+            ]
+        )
     w = results.get("widgets")
     if w and w.get("widgets"):
         timed = [r for r in w["widgets"] if "kernel" in r]
@@ -588,6 +611,7 @@ def markdown(results: dict) -> str:
         ("book", _book),
         ("widgets", _widgets),
         ("test", _test),
+        ("loaded_test", _loaded_test),
     )
     for key, section in sections:
         part = results.get(key)
