@@ -286,12 +286,16 @@ def _test(t: dict) -> list[str]:
     ]
 
 
+def _processes(n: int, what: str = "other") -> str:
+    return f"{n} {what} process" + ("" if n == 1 else "es")
+
+
 def _loaded_test(t: dict) -> list[str]:
     load = t.get("load_average", {})
     return [
         "## make test from a fresh clone, on a loaded machine",
         "",
-        f"The same, while {t['busy_processes']} other process(es) each kept a core busy (a "
+        f"The same, while {_processes(t['busy_processes'])} each kept a core busy (a "
         "pure-Python loop, as another job on the machine would). It took "
         f"{_s(t['seconds'])} (exit {t['exit']}; no target: a record of what load costs); "
         f"load average before and after: {load.get('before')} and {load.get('after')}.",
@@ -455,7 +459,7 @@ def _summary(results: dict) -> list[str]:
     if t and "seconds" in t:
         rows.append(
             [
-                f"make test, fresh clone, beside {t['busy_processes']} busy process(es)",
+                f"make test, fresh clone, beside {_processes(t['busy_processes'], 'busy')}",
                 "record only",
                 f"{_s(t['seconds'])} (exit {t['exit']})",
                 "n/a",
