@@ -17,7 +17,9 @@ The copy is built as ``make book`` builds, with the project's venv:
 5. **rebuild after a change to the library that leaves training alone** (a comment added
    to ``vae_lib/views/plots.py``): every chapter is executed again, no model is trained
    (the model cache's files are compared before and after);
-6. **make check**, warm, in the copy.
+6. **make check** in the copy, twice: the first run after the build also computes the
+   results only the tests use (the exercises' stored estimates); the second is the warm
+   everyday loop the target is for.
 
 The chapters import the copy's ``vae_lib`` (``PYTHONPATH``), whose model cache then lives
 in the copy's ``_build``. Each chapter's execution time is read from the copy's execution
@@ -205,10 +207,19 @@ def measure(keep: Path | None = None, after_build=None) -> dict:
             n for n, t in after.items() if before.get(n) != t
         )
 
-        print("book: make check, warm ...", flush=True)
+        # The first make check after a build also computes what only the tests use (the
+        # exercises' stored results): it is timed as "first"; the second is the warm loop.
         make_check = ["make", "check", f"VENV={ROOT / '.venv'}"]
+        print("book: make check, first ...", flush=True)
+        first, first_code = _run(make_check, book, env, log)
+        print("book: make check, warm ...", flush=True)
         seconds, code = _run(make_check, book, env, log)
-        result["check"] = {"seconds": seconds, "exit": code}
+        result["check"] = {
+            "seconds": seconds,
+            "exit": code,
+            "first_seconds": first,
+            "first_exit": first_code,
+        }
 
         serial, parallel = result["clean_serial"]["seconds"], result["clean_parallel"]["seconds"]
         edit = result["chapter_edit"]
@@ -230,7 +241,7 @@ def measure(keep: Path | None = None, after_build=None) -> dict:
                 and lib["seconds"] <= warm / jobs + TARGETS["library_edit_overhead"]
             ),
             "chapter": slowest is not None and slowest <= TARGETS["chapter"],
-            "check": code == 0 and seconds <= TARGETS["check"],
+            "check": code == 0 and first_code == 0 and seconds <= TARGETS["check"],
         }
         if after_build is not None:
             after_build(book, env)

@@ -5,9 +5,15 @@ import vae_lib
 
 
 def pytest_collection_modifyitems(items):
-    """The tests marked slow first, the rest in their order: with one process per core
-    (pytest-xdist), a long test started last would leave the other processes idle."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # a stable sort
+    """The tests marked slow first, longest first where the mark says how long (``seconds``),
+    the rest in their order: with one process per core (pytest-xdist), a long test started
+    last would leave the other processes idle."""
+
+    def order(item):
+        slow = item.get_closest_marker("slow")
+        return (slow is None, -slow.kwargs.get("seconds", 0) if slow else 0)
+
+    items.sort(key=order)  # a stable sort
 
 
 @pytest.fixture(scope="session")

@@ -110,8 +110,14 @@ def published_site():
     httpd.shutdown()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("chapter", chapters())
+def chapters_longest_first():
+    """The chapters, each marked slow with its warm execution time as the appendix records
+    it (``_ext/chapter_warm_seconds.json``), which the test processes start longest first."""
+    warm = json.loads((BOOK / "_ext" / "chapter_warm_seconds.json").read_text(encoding="utf-8"))
+    return [pytest.param(c, marks=pytest.mark.slow(seconds=warm.get(c, 0))) for c in chapters()]
+
+
+@pytest.mark.parametrize("chapter", chapters_longest_first())
 def test_the_notebook_runs_with_the_published_models(
     chapter, tmp_path, published_site, monkeypatch
 ):

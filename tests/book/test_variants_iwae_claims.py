@@ -156,7 +156,7 @@ def test_the_decoder_snr_rises_and_dreg_leaves_it_alone(g):
         assert _median(g, "dreg-decoder", k) == _median(g, "iwae-decoder", k)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=21)  # the first time; then read from the store
 def test_exercise_2_the_slope_does_not_steepen_by_k_1000():
     """Runs the exercise's solution for the K values its answer speaks of (about a minute
     of work, kept in the book's store under the code that computes it)."""

@@ -95,7 +95,7 @@ def printed(root: Path, chapter: str) -> list[str]:
     return re.search(rf"{chapter} (\d+) (\d+) (\d+)", html).groups()
 
 
-@pytest.mark.slow  # builds a small book several times: started first
+@pytest.mark.slow(seconds=26)  # builds a small book several times: started first
 def test_what_runs_and_when(book):
     first = build(book)
     assert executed(first) == ["chapters/a", "chapters/b"]
@@ -134,7 +134,7 @@ def test_what_runs_and_when(book):
     assert times["jobs"] == 2 and sorted(times["executed"]) == ["chapters/a", "chapters/b"]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=7)
 def test_a_failing_chapter_fails_the_build_with_its_traceback(tmp_path, book):
     import shutil
 

@@ -22,6 +22,18 @@ def _page_path(visit):
     return visit.url.split("/", 3)[3]
 
 
+def _prose(visit) -> str:
+    """The page's text without its code (code cells may well show such strings)."""
+    return visit.page.evaluate(
+        """() => {
+            const body = document.body.cloneNode(true);
+            body.querySelectorAll('pre, code, .cell_input, script, style')
+                .forEach(e => e.remove());
+            return body.textContent;
+        }"""
+    )
+
+
 def test_page_loads_cleanly_from_its_own_origin(loaded):
     """No console error, no uncaught exception, no failed request, no other origin."""
     problems = loaded.problems()
@@ -70,16 +82,18 @@ def test_no_number_is_shown_as_a_numpy_repr(loaded):
     """A numpy scalar glued without float() reads "np.float64(0.5)" in the prose (code
     cells may well contain such expressions: they are left out)."""
     page_path = _page_path(loaded)
-    text = loaded.page.evaluate(
-        """() => {
-            const body = document.body.cloneNode(true);
-            body.querySelectorAll('pre, code, .cell_input, script, style')
-                .forEach(e => e.remove());
-            return body.textContent;
-        }"""
-    )
+    text = _prose(loaded)
     found = re.findall(r"np\.(?:float|int|uint|bool)\w*\([^)]*\)", text)
     assert not found, f"{page_path}: numbers shown as numpy reprs: {found[:5]}"
+
+
+def test_no_myst_role_is_shown_unrendered(loaded):
+    """A MyST role written inside a Python string (a table's note, an HTML frame) reaches
+    the page as literal text, such as {eq}`label`, instead of a link."""
+    page_path = _page_path(loaded)
+    text = _prose(loaded)
+    found = re.findall(r"\{[a-z][\w:-]*\}`[^`]*`", text)
+    assert not found, f"{page_path}: MyST roles shown as text: {found[:5]}"
 
 
 class _TableNesting(HTMLParser):
