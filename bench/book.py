@@ -256,6 +256,61 @@ def measure(keep: Path | None = None, after_build=None) -> dict:
 BUSY = "while True: pass"
 
 
+#: The phases of ``make test``, each starting at the first output line that matches its
+#: pattern (what make echoes before a recipe line, or what the build prints at its end).
+TEST_PHASES = (
+    ("install", None),
+    ("lint", re.compile(r"^make lint$")),
+    ("library tests", re.compile(r"-m pytest .*--ignore=tests/book")),
+    ("book: assets, then the chapters' execution", re.compile(r"^make book$")),
+    ("book: Sphinx reads and writes", re.compile(r"^executed \d+ notebooks? in ")),
+    ("browser", re.compile(r"^The book is in ")),
+    ("book and site tests", re.compile(r"-m pytest .*tests/book tests/site")),
+)
+
+
+def _cpu_times() -> tuple[float, float]:
+    """The machine's busy and idle CPU time so far, in clock ticks (from /proc/stat)."""
+    fields = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields[:8]) - idle, idle
+
+
+def _run_phases(cmd: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, int, list]:
+    """``_run``, noting when each of :data:`TEST_PHASES` starts and how busy the cores were
+    in it (the share of all cores' time that was not idle)."""
+    start = time.perf_counter()
+    marks = [(TEST_PHASES[0][0], start, _cpu_times())]
+    pending = list(TEST_PHASES[1:])
+    with open(log, "ab") as f:
+        f.write(f"\n$ {' '.join(cmd)}\n".encode())
+        f.flush()
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for raw in proc.stdout:
+            f.write(raw)
+            line = raw.decode(errors="replace").strip()
+            for i, (name, pattern) in enumerate(pending):
+                if pattern.search(line):  # phases that never started are left out
+                    marks.append((name, time.perf_counter(), _cpu_times()))
+                    del pending[: i + 1]
+                    break
+        code = proc.wait()
+    end = (None, time.perf_counter(), _cpu_times())
+    phases = []
+    for (name, t0, (busy0, idle0)), (_, t1, (busy1, idle1)) in zip(marks, marks[1:] + [end]):
+        ticks = (busy1 - busy0) + (idle1 - idle0)
+        phases.append(
+            {
+                "phase": name,
+                "seconds": round(t1 - t0, 1),
+                "cores_busy": round((busy1 - busy0) / ticks, 3) if ticks else None,
+            }
+        )
+    return time.perf_counter() - start, code, phases
+
+
 def measure_fresh_test(keep: Path | None = None, busy: int = 0) -> dict:
     """``make test`` in a fresh clone of the committed ``HEAD``, as CI runs it: its own
     venv and npm packages installed from the registries, every model trained.
@@ -271,10 +326,11 @@ def measure_fresh_test(keep: Path | None = None, busy: int = 0) -> dict:
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
         load = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(busy)]
         load_before = load_average()
-        seconds, code = _run(["make", "test"], clone, env, log)
+        seconds, code, phases = _run_phases(["make", "test"], clone, env, log)
         result = {
             "seconds": seconds,
             "exit": code,
+            "phases": phases,
             "load_average": {"before": load_before, "after": load_average()},
             "busy_processes": busy,
         }

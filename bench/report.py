@@ -298,7 +298,26 @@ def _test(t: dict) -> list[str]:
         f"{_s(t['target'])} on an idle machine); load average before and after: "
         f"{load.get('before')} and {load.get('after')}.",
         "",
+        *_phases(t),
     ]
+
+
+def _phases(t: dict) -> list[str]:
+    """The phases of a make test run, with how busy the cores were in each (older results
+    lack them)."""
+    if "phases" not in t:
+        return []
+    return _table(
+        ["phase", "seconds", "cores busy (the whole machine's)"],
+        [
+            [
+                p["phase"],
+                _s(p["seconds"]),
+                "" if p["cores_busy"] is None else f"{p['cores_busy']:.0%}",
+            ]
+            for p in t["phases"]
+        ],
+    )
 
 
 def _processes(n: int, what: str = "other") -> str:
@@ -315,6 +334,7 @@ def _loaded_test(t: dict) -> list[str]:
         f"{_s(t['seconds'])} (exit {t['exit']}; no target: a record of what load costs); "
         f"load average before and after: {load.get('before')} and {load.get('after')}.",
         "",
+        *_phases(t),
     ]
 
 
