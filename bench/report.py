@@ -329,7 +329,8 @@ def _loaded_test(t: dict) -> list[str]:
     return [
         "## make test from a fresh clone, on a loaded machine",
         "",
-        f"The same, while {_processes(t['busy_processes'])} each kept a core busy (a "
+        f"The same, while {_processes(t['busy_processes'])} "
+        f"{'kept a core' if t['busy_processes'] == 1 else 'each kept a core'} busy (a "
         "pure-Python loop, as another job on the machine would). It took "
         f"{_s(t['seconds'])} (exit {t['exit']}; no target: a record of what load costs); "
         f"load average before and after: {load.get('before')} and {load.get('after')}.",
