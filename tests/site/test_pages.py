@@ -132,6 +132,88 @@ def test_no_table_row_is_outside_a_table():
     assert not problems, problems
 
 
+class _Prose(HTMLParser):
+    """The text of a page outside code, scripts and math (which MathJax typesets)."""
+
+    SKIP_TAGS = {"script", "style", "pre", "code", "textarea"}
+    SKIP_CLASSES = {"math", "cell_input", "highlight"}
+
+    def __init__(self):
+        super().__init__()
+        self.skipping: list | None = None  # [tag, depth] of the element being skipped
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if self.skipping:
+            self.skipping[1] += tag == self.skipping[0]
+        elif tag in self.SKIP_TAGS or set((dict(attrs).get("class") or "").split()) & (
+            self.SKIP_CLASSES
+        ):
+            self.skipping = [tag, 1]
+
+    def handle_endtag(self, tag):
+        if self.skipping and tag == self.skipping[0]:
+            self.skipping[1] -= 1
+            if not self.skipping[1]:
+                self.skipping = None
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def test_no_tex_is_left_outside_math():
+    """Inline math that Markdown broke apart (a line of it starting with "+ " or "- " is
+    read as a list item) leaves its dollars and TeX commands in the prose."""
+    require_site("index.html")
+    problems = {}
+    for page in sorted(SITE.rglob("*.html")):
+        prose = _Prose()
+        prose.feed(page.read_text(encoding="utf-8"))
+        text = " ".join(prose.parts)
+        found = [
+            " ".join(text[max(0, m.start() - 40) : m.end() + 40].split())
+            for m in re.finditer(r"\$|\\[A-Za-z]{2,}|\\[()\[\]]", text)
+        ]
+        if found:
+            problems[page.relative_to(SITE).as_posix()] = found[:3]
+    assert not problems, problems
+
+
+def test_no_number_is_shown_as_negative_zero():
+    """A small negative number rounded away reads "-0.00": format it with "z" ("+z.2f")."""
+    require_site("index.html")
+    problems = {}
+    for page in sorted(SITE.rglob("*.html")):
+        prose = _Prose()
+        prose.feed(page.read_text(encoding="utf-8"))
+        text = " ".join(prose.parts)
+        found = [
+            " ".join(text[max(0, m.start() - 40) : m.end() + 20].split())
+            for m in re.finditer(r"(?<![\w.])[-−]0(?:\.0+)?(?![\d.])", text)
+        ]
+        if found:
+            problems[page.relative_to(SITE).as_posix()] = found[:3]
+    assert not problems, problems
+
+
+def test_no_number_in_the_prose_is_in_e_notation():
+    """Prose says 1.8 × 10⁻⁸, not Python's 1.8e-08 (glued values: _ext/glued_numbers.py)."""
+    require_site("index.html")
+    problems = {}
+    for page in sorted(SITE.rglob("*.html")):
+        prose = _Prose()
+        prose.feed(page.read_text(encoding="utf-8"))
+        text = " ".join(prose.parts)
+        found = [
+            " ".join(text[max(0, m.start() - 40) : m.end() + 20].split())
+            for m in re.finditer(r"\b\d+(?:\.\d+)?[eE][-+]?\d+\b", text)
+        ]
+        if found:
+            problems[page.relative_to(SITE).as_posix()] = found[:3]
+    assert not problems, problems
+
+
 def test_every_chapter_has_a_widget():
     """Every chapter page has ipywidget controls on the static page (the book's promise); a
     widget whose call is not the last expression of its cell is never displayed."""
