@@ -22,7 +22,8 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def as_power_of_ten(text: str) -> str:
-    """"1.8e-08" -> "1.8 × 10⁻⁸", "-3e+12" -> "−3 × 10¹²"; any other text as it is."""
+    """Python's e-notation as a power of ten ("1.8e-08" -> "1.8 × 10⁻⁸", "-3e+12" ->
+    "−3 × 10¹²"); any other text as it is."""
     match = _SCIENTIFIC.fullmatch(text.strip())
     if match is None:
         return text
