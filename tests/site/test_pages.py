@@ -162,56 +162,41 @@ class _Prose(HTMLParser):
             self.parts.append(data)
 
 
-def test_no_tex_is_left_outside_math():
-    """Inline math that Markdown broke apart (a line of it starting with "+ " or "- " is
-    read as a list item) leaves its dollars and TeX commands in the prose."""
+def _prose_matches(pattern: str) -> dict[str, list[str]]:
+    """Where ``pattern`` occurs in each built page's prose, with some context (at most three
+    places a page)."""
     require_site("index.html")
-    problems = {}
+    found = {}
     for page in sorted(SITE.rglob("*.html")):
         prose = _Prose()
         prose.feed(page.read_text(encoding="utf-8"))
         text = " ".join(prose.parts)
-        found = [
-            " ".join(text[max(0, m.start() - 40) : m.end() + 40].split())
-            for m in re.finditer(r"\$|\\[A-Za-z]{2,}|\\[()\[\]]", text)
+        places = [
+            " ".join(text[max(0, m.start() - 40) : m.end() + 30].split())
+            for m in re.finditer(pattern, text)
         ]
-        if found:
-            problems[page.relative_to(SITE).as_posix()] = found[:3]
-    assert not problems, problems
+        if places:
+            found[page.relative_to(SITE).as_posix()] = places[:3]
+    return found
+
+
+def test_no_tex_is_left_outside_math():
+    """Inline math that Markdown broke apart (a line of it starting with "+ " or "- " is
+    read as a list item) leaves its dollars and TeX commands in the prose."""
+    found = _prose_matches(r"\$|\\[A-Za-z]{2,}|\\[()\[\]]")
+    assert not found, found
 
 
 def test_no_number_is_shown_as_negative_zero():
     """A small negative number rounded away reads "-0.00": format it with "z" ("+z.2f")."""
-    require_site("index.html")
-    problems = {}
-    for page in sorted(SITE.rglob("*.html")):
-        prose = _Prose()
-        prose.feed(page.read_text(encoding="utf-8"))
-        text = " ".join(prose.parts)
-        found = [
-            " ".join(text[max(0, m.start() - 40) : m.end() + 20].split())
-            for m in re.finditer(r"(?<![\w.])[-−]0(?:\.0+)?(?![\d.])", text)
-        ]
-        if found:
-            problems[page.relative_to(SITE).as_posix()] = found[:3]
-    assert not problems, problems
+    found = _prose_matches(r"(?<![\w.])[-−]0(?:\.0+)?(?![\d.])")
+    assert not found, found
 
 
 def test_no_number_in_the_prose_is_in_e_notation():
     """Prose says 1.8 × 10⁻⁸, not Python's 1.8e-08 (glued values: _ext/glued_numbers.py)."""
-    require_site("index.html")
-    problems = {}
-    for page in sorted(SITE.rglob("*.html")):
-        prose = _Prose()
-        prose.feed(page.read_text(encoding="utf-8"))
-        text = " ".join(prose.parts)
-        found = [
-            " ".join(text[max(0, m.start() - 40) : m.end() + 20].split())
-            for m in re.finditer(r"\b\d+(?:\.\d+)?[eE][-+]?\d+\b", text)
-        ]
-        if found:
-            problems[page.relative_to(SITE).as_posix()] = found[:3]
-    assert not problems, problems
+    found = _prose_matches(r"\b\d+(?:\.\d+)?[eE][-+]?\d+\b")
+    assert not found, found
 
 
 def test_every_chapter_has_a_widget():
