@@ -79,11 +79,15 @@ def copy_repository(dest: Path) -> None:
     shutil.copytree(ROOT, dest, symlinks=True, ignore=ignore)
 
 
+def _log_command(f, cmd: list[str]) -> None:
+    f.write(f"\n$ {' '.join(cmd)}\n".encode())
+    f.flush()
+
+
 def _run(cmd: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, int]:
     start = time.perf_counter()
     with open(log, "ab") as f:
-        f.write(f"\n$ {' '.join(cmd)}\n".encode())
-        f.flush()
+        _log_command(f, cmd)
         proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
     return time.perf_counter() - start, proc.returncode
 
@@ -276,15 +280,16 @@ def _cpu_times() -> tuple[float, float]:
     return sum(fields[:8]) - idle, idle
 
 
-def _run_phases(cmd: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, int, list]:
-    """``_run``, noting when each of :data:`TEST_PHASES` starts and how busy the cores were
-    in it (the share of all cores' time that was not idle)."""
+def _run_phases(
+    cmd: list[str], cwd: Path, env: dict, log: Path, phases=TEST_PHASES
+) -> tuple[float, int, list]:
+    """``_run``, noting when each of ``phases`` (name, pattern; the first starts at once)
+    starts and how busy the cores were in it (the share of all cores' time not idle)."""
     start = time.perf_counter()
-    marks = [(TEST_PHASES[0][0], start, _cpu_times())]
-    pending = list(TEST_PHASES[1:])
+    marks = [(phases[0][0], start, _cpu_times())]
+    pending = list(phases[1:])
     with open(log, "ab") as f:
-        f.write(f"\n$ {' '.join(cmd)}\n".encode())
-        f.flush()
+        _log_command(f, cmd)
         proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
