@@ -41,3 +41,24 @@ def test_bad_regions_are_named():
         Adam([np.ones(3), np.ones(2)], regions=[None])
     with pytest.raises(ValueError, match=r"regions\[0\] must be a list of tuples of 2 slices"):
         Adam([np.ones((2, 2))], regions=[[(slice(0, 1),)]])
+
+
+def test_the_update_in_slices_is_bit_for_bit_the_update_in_one_pass(monkeypatch):
+    import vae_lib.core.optim as optim
+
+    shapes = [(37, 11), (5,), (3, 4, 2), (0, 6)]
+    runs = []
+    for elements in (7, 1 << 30):  # 7: rows of 11 taken one at a time; 2³⁰: one slice
+        monkeypatch.setattr(optim, "SLICE_ELEMENTS", elements)
+        params = [np.random.default_rng(1).standard_normal(s).astype(np.float32) for s in shapes]
+        assert optim._slices(params[0].shape) == (
+            [slice(r, r + 1) for r in range(37)] if elements == 7 else None
+        )
+        regions = [[(slice(0, 20), slice(2, 9)), (slice(20, 37), slice(0, 11))], None, None, None]
+        optimizer = Adam(params, lr=0.01, regions=regions)
+        grads = np.random.default_rng(2)
+        for _ in range(4):
+            optimizer.step([grads.standard_normal(s).astype(np.float32) for s in shapes])
+        runs.append(params + optimizer.m + optimizer.v)
+    for sliced, whole in zip(*runs):
+        assert np.array_equal(sliced, whole)

@@ -191,3 +191,20 @@ def test_dreg_trains_and_its_bound_rises_like_the_iwae_s():
 def test_an_unknown_gradient_is_refused():
     with pytest.raises(ValueError, match=r"gradient must be one of \('iwae', 'dreg'\); got 'x'"):
         IWAEConfig(gradient="x")
+
+
+def test_the_backward_pass_gets_no_subnormal_numbers():
+    """Weights too small to count are dropped before they reach the decoder's backward
+    pass, where float32 subnormals (below 1.2e-38) would slow every product many times."""
+    rng = np.random.default_rng(0)
+    model = IWAE(IWAEConfig(input_dim=784, hidden_dims=(32,), latent_dim=8, n_samples=50), rng)
+    x = (rng.uniform(size=(20, 784)) < 0.3).astype(np.float32)
+    eps = 8.0 * model.draw_noise(x, rng)  # codes far apart: weights over hundreds of decades
+    received, backward = [], model.decoder.backward
+    model.decoder.backward = lambda dy, **kw: received.append(dy.copy()) or backward(dy, **kw)
+    model.loss_and_grads(x, eps)
+    (d_out,) = received
+    magnitude = np.abs(d_out)
+    assert not np.any((magnitude > 0) & (magnitude < np.finfo(np.float32).tiny))
+    # most samples' weights are below ε² here, and their gradients exactly 0
+    assert np.mean(np.all(d_out.reshape(50, 20, 784) == 0, axis=-1)) > 0.5
