@@ -172,9 +172,11 @@ def main(argv=None) -> None:
             carried.setdefault(
                 "carried_over_from", carried.get("date", previous["machine"]["date"])
             )
+            carried.setdefault("cpu", previous["machine"]["cpu"])
             results[part] = carried
         elif part in results:
-            results[part]["date"] = date
+            # each part keeps the processor it ran on: the runs may be on different machines
+            results[part]["date"], results[part]["cpu"] = date, results["machine"]["cpu"]
 
     merge_quality(results)
     md, js = report.write(results, args.out)

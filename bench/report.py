@@ -643,7 +643,13 @@ def markdown(results: dict) -> str:
     if results.get("training"):
         m = {**m, "threads": results["training"]["threads"]}
     lines += _summary(results)
-    lines += ["## Machine", ""] + _machine(m)
+    lines += [
+        "## Machine",
+        "",
+        "The machine of this run. A section carried over from an earlier run names the "
+        "processor it ran on.",
+        "",
+    ] + _machine(m)
     sections = (
         ("training", _training),
         ("vlae", _vlae),
@@ -658,7 +664,11 @@ def markdown(results: dict) -> str:
         if part is None:
             continue
         if part.get("carried_over_from"):
-            lines += [f"*(The next section is from the run of {part['carried_over_from']}.)*", ""]
+            on = f", on {part['cpu']}" if part.get("cpu") else ""
+            lines += [
+                f"*(The next section is from the run of {part['carried_over_from']}{on}.)*",
+                "",
+            ]
         lines += section(part)
     return "\n".join(lines).rstrip() + "\n"
 
