@@ -12,26 +12,10 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``).
 
 from __future__ import annotations
 
-import re
-
 from docutils import nodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-_SCIENTIFIC = re.compile(r"(?P<sign>[-+]?)(?P<mantissa>\d+(?:\.\d+)?)[eE](?P<exponent>[-+]?\d+)")
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def as_power_of_ten(text: str) -> str:
-    """Python's e-notation as a power of ten ("1.8e-08" -> "1.8 × 10⁻⁸", "-3e+12" ->
-    "−3 × 10¹²"); any other text as it is."""
-    match = _SCIENTIFIC.fullmatch(text.strip())
-    if match is None:
-        return text
-    exponent = int(match["exponent"])
-    sign = "−" if match["sign"] == "-" else ""
-    if exponent == 0:
-        return f"{sign}{match['mantissa']}"
-    return f"{sign}{match['mantissa']} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+from vae_lib.views.tables import as_power_of_ten
 
 
 class GluedNumbers(SphinxPostTransform):

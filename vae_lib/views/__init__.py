@@ -16,7 +16,7 @@ from .latent_views import (
     tile_images,
 )
 from .plots import CodeExplorer
-from .tables import format_nats, html_table, mean_se
+from .tables import as_power_of_ten, format_nats, html_table, mean_se
 from .widgets import Dropdown, Slider, Toggle, interactive_output
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Dropdown",
     "Slider",
     "Toggle",
+    "as_power_of_ten",
     "draw_cross",
     "draw_path",
     "format_nats",

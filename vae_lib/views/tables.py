@@ -6,6 +6,8 @@ says them in words beside a number.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..data.digits import BINARIZATIONS, Dataset
@@ -94,3 +96,21 @@ def mean_se(values, ddof: int = 1) -> tuple[float, float]:
             f"values must be a 1-D array of more than {ddof} numbers; got shape {values.shape}"
         )
     return float(values.mean()), float(values.std(ddof=ddof) / np.sqrt(len(values)))
+
+
+_E_NOTATION = re.compile(r"(?P<sign>[-+]?)(?P<mantissa>\d+(?:\.\d+)?)[eE](?P<exponent>[-+]?\d+)")
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def as_power_of_ten(text: str) -> str:
+    """Python's e-notation as prose writes a power of ten: ``"1.8e-08"`` -> ``"1.8 × 10⁻⁸"``,
+    ``"-3e+12"`` -> ``"−3 × 10¹²"``; any other text as it is. Format the number first, with
+    the digits it deserves: ``as_power_of_ten(f"{error:.0e}")``."""
+    match = _E_NOTATION.fullmatch(text.strip())
+    if match is None:
+        return text
+    exponent = int(match["exponent"])
+    sign = "−" if match["sign"] == "-" else ""
+    if exponent == 0:
+        return f"{sign}{match['mantissa']}"
+    return f"{sign}{match['mantissa']} × 10{str(exponent).translate(_SUPERSCRIPT)}"
