@@ -16,6 +16,7 @@ from vae_lib.core.autoregressive import (
     made_degrees,
     made_masks,
     receptive_field_masks,
+    step_groups,
     wavefront_steps,
 )
 from vae_lib.testing import assert_gradient
@@ -481,6 +482,77 @@ def test_a_schedule_that_draws_a_pixel_before_its_parents_is_refused():
         check_steps(steps, field)
     with pytest.raises(ValueError, match="one step per pixel"):
         check_steps(np.arange(8), field)
+
+
+def gathered_at_every_step(network, base_logits, steps, choose):
+    """A draw that gathers each step's columns of the masked weights when it needs them:
+    what :meth:`AutoregressiveNetwork.draw` did before it gathered them into a plan."""
+    x = np.zeros(base_logits.shape, dtype=network.skip.W.dtype)
+    skip = network.skip.masked_weights
+    into_hidden, into_output = network.hidden.masked_weights, network.output.masked_weights
+    hidden = np.zeros((len(x), into_hidden.shape[1]), dtype=x.dtype)
+    computed = np.zeros(into_hidden.shape[1], dtype=bool)
+    for pixels in step_groups(steps):
+        logits = base_logits[:, pixels] + x @ skip[:, pixels]
+        new = np.flatnonzero(network.output.mask[:, pixels].any(axis=1) & ~computed)
+        if new.size:
+            hidden[:, new] = np.maximum(x @ into_hidden[:, new] + network.hidden.b[new], 0)
+            computed[new] = True
+        logits += hidden @ into_output[:, pixels]
+        x[:, pixels] = choose(pixels, logits)
+    return x
+
+
+def threshold_choice(u, seen):
+    def choose(pixels, logits):
+        seen.append(logits.copy())
+        return u[:, pixels] < 1 / (1 + np.exp(-logits))
+
+    return choose
+
+
+@pytest.mark.parametrize("window", [1, 2, FULL])
+@pytest.mark.parametrize("n_images", [1, 7])
+def test_a_plan_draws_bit_for_bit_as_gathering_at_every_step(window, n_images):
+    rng = np.random.default_rng(41)
+    field = causal_window_mask(6, 5, window)
+    network = AutoregressiveNetwork(field, 2, rng)
+    steps = wavefront_steps(field)
+    base = rng.normal(size=(n_images, 30)).astype(np.float32)
+    u = rng.uniform(size=base.shape)
+    plan = network.draw_plan(steps)
+    expected_logits, got_logits = [], []
+    expected = gathered_at_every_step(network, base, steps, threshold_choice(u, expected_logits))
+    for _ in range(2):  # a plan is used many times
+        got_logits.clear()
+        np.testing.assert_array_equal(plan.draw(base, threshold_choice(u, got_logits)), expected)
+        for a, b in zip(got_logits, expected_logits, strict=True):
+            assert a.tobytes() == b.tobytes()
+    np.testing.assert_array_equal(network.draw(base, steps, threshold_choice(u, [])), expected)
+
+
+def test_a_plan_keeps_the_weights_it_was_made_with():
+    rng = np.random.default_rng(42)
+    field = causal_window_mask(4, 4, 1)
+    network = AutoregressiveNetwork(field, 1, rng)
+    steps = wavefront_steps(field)
+    base, u = rng.normal(size=(50, 16)), rng.uniform(size=(50, 16))
+    plan = network.draw_plan(steps)
+    before = plan.draw(base, threshold_choice(u, []))
+    network.skip.W[...] += 5.0  # as training would
+    np.testing.assert_array_equal(plan.draw(base, threshold_choice(u, [])), before)
+    assert not np.array_equal(network.draw(base, steps, threshold_choice(u, [])), before)
+
+
+def test_a_plan_refuses_logits_of_another_width_and_a_choice_that_is_not_callable():
+    field = causal_window_mask(3, 3, 1)
+    plan = AutoregressiveNetwork(field, 1, np.random.default_rng(0)).draw_plan(
+        wavefront_steps(field)
+    )
+    with pytest.raises(ValueError, match="base_logits"):
+        plan.draw(np.zeros((2, 8)), lambda pixels, logits: logits > 0)
+    with pytest.raises(TypeError, match="choose must be a callable"):
+        plan.draw(np.zeros((2, 9)), "threshold")
 
 
 # ---------------------------------------------------------------------- banded masks

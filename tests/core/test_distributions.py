@@ -19,6 +19,7 @@ from vae_lib.core.distributions import (
     gaussian_log_density_grad_kernel,
     gaussian_log_density_kernel,
     sigmoid_and_softplus_kernel,
+    softplus_kernel,
 )
 from vae_lib.testing import assert_gradient
 
@@ -63,6 +64,15 @@ def test_sigmoid_and_softplus_kernel_matches_the_reference_forms(dtype):
     with np.errstate(over="ignore"):
         np.testing.assert_allclose(s, 1 / (1 + np.exp(-a)), rtol=0, atol=tol)
     assert np.all(softplus >= 0) and np.all((s >= 0) & (s <= 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softplus_alone_is_bit_for_bit_the_fused_kernel_s(dtype):
+    # the evaluations' softplus skips the passes that make σ, and changes no bit of a bound
+    a = np.concatenate([np.linspace(-60, 60, 2401), [-1e4, -745.0, 0.0, 745.0, 1e4, np.inf]])
+    alone = softplus_kernel(a.astype(dtype))
+    assert alone.dtype == dtype
+    assert alone.tobytes() == sigmoid_and_softplus_kernel(a.astype(dtype))[1].tobytes()
 
 
 def test_sigmoid_is_stable_and_exact_enough():

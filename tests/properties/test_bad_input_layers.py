@@ -22,6 +22,7 @@ from vae_lib.core import autoregressive, flows, quantization
 from vae_lib.core.autoregressive import (
     MADE,
     AutoregressiveNetwork,
+    DrawPlan,
     MaskedLinear,
     causal_window_mask,
     check_steps,
@@ -157,6 +158,18 @@ CASES = {
             "steps": wavefront_steps(FIELD),
             "choose": lambda pixels, logits: logits > 0,
         },
+    ),
+    "AutoregressiveNetwork.draw_plan": (
+        lambda **kwargs: network().draw_plan(**kwargs),
+        {"steps": wavefront_steps(FIELD)},
+    ),
+    "DrawPlan": (
+        lambda **kwargs: DrawPlan(network(), **kwargs),
+        {"steps": wavefront_steps(FIELD)},
+    ),
+    "DrawPlan.draw": (
+        lambda **kwargs: network().draw_plan(wavefront_steps(FIELD)).draw(**kwargs),
+        {"base_logits": X6 - 0.5, "choose": lambda pixels, logits: logits > 0},
     ),
     "AutoregressiveNetwork.sample": (
         lambda **kwargs: network().sample(**kwargs),

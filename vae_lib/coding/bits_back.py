@@ -77,7 +77,10 @@ class BitsBackCoder:
         self.buckets = PriorBuckets(latent_bits, posterior_precision)
         self.pixel_precision = check_precision(pixel_precision)
         self.autoregressive = isinstance(model, AutoregressiveDecoding)
-        self.steps = model.wavefront if self.autoregressive else None
+        # gathered once: the coder draws one image at a time, always in the same order
+        self.plan = (
+            model.decoder.network.draw_plan(model.wavefront) if self.autoregressive else None
+        )
 
     @property
     def settings(self) -> dict[str, int]:
@@ -113,7 +116,7 @@ class BitsBackCoder:
         of pixels whose logits are known, in the order a receiver can decode them."""
         if self.autoregressive:
             base = self.model.decoder.mlp.forward(z)
-            self.model.decoder.network.draw(base, self.steps, choose)
+            self.plan.draw(base, choose)
         else:
             choose(np.arange(self.input_dim), self.model.decoder.forward(z))
 

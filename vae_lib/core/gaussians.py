@@ -7,7 +7,7 @@ Computed in log space: no precision is formed, so no variance overflows.
 
 from __future__ import annotations
 
-from .distributions import sigmoid, sigmoid_and_softplus_kernel
+from .distributions import sigmoid, softplus_kernel
 from .validation import check_array, check_broadcastable
 
 
@@ -15,7 +15,7 @@ def precision_weighted_merge_kernel(mu_a, logvar_a, mu_b, logvar_b):
     r""":func:`precision_weighted_merge` without its checks; also returns the weight w."""
     w = sigmoid(logvar_b - logvar_a)  # σ_b² / (σ_a² + σ_b²), the share of μ_a
     one_minus_w = sigmoid(logvar_a - logvar_b)
-    softplus = sigmoid_and_softplus_kernel(logvar_a - logvar_b)[1]
+    softplus = softplus_kernel(logvar_a - logvar_b)
     mu = w * mu_a + one_minus_w * mu_b
     logvar = logvar_a - softplus  # log σ_a² + log w
     return mu, logvar, w, one_minus_w

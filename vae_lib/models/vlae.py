@@ -48,7 +48,7 @@ from ..core.autoregressive import (
     causal_window_mask,
     wavefront_steps,
 )
-from ..core.distributions import sigmoid_and_softplus_kernel
+from ..core.distributions import softplus_kernel
 from ..core.nn import MLP, Module
 from ..core.validation import (
     check_positive_int,
@@ -327,7 +327,7 @@ class AutoregressiveDecoding:
         out = np.empty((len(x), len(z)))
         for n in range(len(x)):  # the logits differ for every pair, so one image at a time
             logits = base + context[n]
-            out[n] = logits @ x[n] - sigmoid_and_softplus_kernel(logits)[1].sum(axis=1)
+            out[n] = logits @ x[n] - softplus_kernel(logits).sum(axis=1)
         return out
 
     # ------------------------------------------------------------------ sampling
