@@ -638,10 +638,11 @@ class DrawPlan:
     reads them, step by step, gathered once for many draws.
 
     A coder draws one image at a time, and for one image, gathering each step's columns of
-    the masked weights costs several times the products that use them (the compression
-    page's 1,000 digits: 46 s of drawing, 40 of them gathering). The plan holds the same
-    arrays, in the same layout, so a draw with it is bit for bit a draw without it. It is a
-    copy: made before the weights change (by training), it keeps the old ones.
+    the masked weights costs several times the products that use them: coding and decoding
+    the compression page's 1,000 digits took 42 s gathering at every draw, 7 s with a plan.
+    The plan holds the same arrays, in the same layout, so a draw with it is bit for bit a
+    draw without it. It is a copy: made before the weights change (by training), it keeps
+    the old ones.
 
     Parameters
     ----------
