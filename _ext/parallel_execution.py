@@ -161,12 +161,36 @@ def _saved_times(folder: Path) -> dict:
         return {}
 
 
-def _times_on_record(path: Path) -> dict:
-    """{chapter: seconds} from a file ``make bench`` writes; {} when it is missing or bad."""
+def _record(path: Path) -> dict:
+    """A file of chapter times ``make bench`` writes: {"seconds": {chapter: seconds},
+    "measured": {date, cpu, commit, processes, build}}; {} when it is missing or bad."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _times_on_record(path: Path) -> dict:
+    """{chapter: seconds} from a file ``make bench`` writes; {} when it is missing or bad."""
+    seconds = _record(path).get("seconds")
+    return seconds if isinstance(seconds, dict) else {}
+
+
+def measured_on(measured: dict) -> str:
+    """Where and when times were measured, as a clause: "on 2026-12-06 at commit abc1234,
+    on Intel(R) Xeon(R) Processor, one process" (empty if nothing is on record)."""
+    if not measured:
+        return ""
+    processes = measured.get("processes")
+    how = {1: "one process"}.get(processes, f"{processes} processes" if processes else "")
+    parts = [
+        f"on {str(measured['date'])[:10]}" if measured.get("date") else "",
+        f"at commit {measured['commit']}" if measured.get("commit") else "",
+        f"on {measured['cpu']}" if measured.get("cpu") else "",
+        how,
+    ]
+    return ", ".join(p for p in parts if p)
 
 
 def execution_order(chapters, cold: dict, last: dict) -> list[str]:
@@ -316,11 +340,13 @@ def _table(header: list[str], rows: list[list[str]]) -> nodes.table:
     return nodes.table("", group)
 
 
-def cold_times_table(cold: dict, warm: dict) -> tuple[list[str], list[list[str]], str]:
+def cold_times_table(
+    cold: dict, warm: dict, cold_measured: dict | None = None, warm_measured: dict | None = None
+) -> tuple[list[str], list[list[str]], str]:
     """The appendix's table of cold times (header and rows, longest first, then the sum) and
-    the sentence under it: the bound they put on a clean build with P processes, and, when
-    ``warm`` has every chapter of ``cold``, the part of a clean start that is computing the
-    stored models and results."""
+    the sentences under it: where and when the times were measured, the bound they put on a
+    clean build with P processes, and, when ``warm`` has every chapter of ``cold``, the part
+    of a clean start that is computing the stored models and results."""
     total, longest = sum(cold.values()), max(cold.values())
     split = set(cold) <= set(warm)
 
@@ -338,7 +364,12 @@ def cold_times_table(cold: dict, warm: dict) -> tuple[list[str], list[list[str]]
         f"{p} {'process' if p == 1 else 'processes'}: {max(longest, total / p):,.0f} s"
         for p in (1, 2, 4)
     )
-    text = (
+    where = [
+        f"The {what} times were measured {measured_on(m)}."
+        for what, m in (("cold", cold_measured), ("stored", warm_measured if split else None))
+        if m
+    ]
+    text = " ".join(where + [""]) + (
         f"With P processes a clean build's execution takes at least max(longest chapter, "
         f"sum / P) = max({longest:,.0f} s, {total:,.0f} s / P): {bound}. A chapter that "
         "waits for a model another is training adds to it, and a chapter runs somewhat "
@@ -368,7 +399,12 @@ class ColdTimes(Directive):
         cold = _times_on_record(COLD_TIMES)
         if not cold:
             return [nodes.paragraph(text=f"No cold times are on record ({COLD_TIMES.name}).")]
-        header, rows, text = cold_times_table(cold, _times_on_record(WARM_TIMES))
+        header, rows, text = cold_times_table(
+            cold,
+            _times_on_record(WARM_TIMES),
+            _record(COLD_TIMES).get("measured"),
+            _record(WARM_TIMES).get("measured"),
+        )
         return [_table(header, rows), nodes.paragraph(text=text)]
 
 

@@ -69,11 +69,14 @@ def merge_quality(results: dict) -> None:
             shape["quality"]["more_runs_date"] = more.get("date")
 
 
-def _write_times(path: Path, times: dict) -> None:
-    path.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
+def _write_times(path: Path, times: dict, measured: dict) -> None:
+    """{chapter: seconds} with where and when they were measured, for the appendix."""
+    record = {"measured": measured, "seconds": times}
+    report._write_atomically(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
-def run_book(with_widgets: bool) -> tuple[dict, dict | None]:
+def run_book(with_widgets: bool, on: dict) -> tuple[dict, dict | None]:
+    """The book's part; ``on`` is this run's machine (:func:`machine.describe`)."""
     widgets: dict = {}
 
     def after_build(copy: Path, env: dict) -> None:
@@ -86,14 +89,23 @@ def run_book(with_widgets: bool) -> tuple[dict, dict | None]:
         widgets["error"] = "not measured: the book's build failed (see the section above)."
     if result.get("chapters"):  # the build executes the longest chapters first from these
         cold = {c["chapter"]: round(c["seconds"], 1) for c in result["chapters"]}
-        _write_times(machine.ROOT / "_ext" / "chapter_seconds.json", cold)
+        measured = {key: on[key] for key in ("date", "cpu", "commit")}
+        _write_times(
+            machine.ROOT / "_ext" / "chapter_seconds.json",
+            cold,
+            {**measured, "processes": 1, "build": "clean"},
+        )
         # Every chapter again, with nothing trained or computed anew: the appendix's warm
         # column. From any other run, none: never warm times beside another run's cold ones.
         library_edit = result.get("library_edit") or {}
         warm = {}
         if library_edit.get("executed") and not library_edit.get("models_trained"):
             warm = {c: round(s, 1) for c, s in library_edit["executed"].items()}
-        _write_times(machine.ROOT / "_ext" / "chapter_warm_seconds.json", warm)
+        _write_times(
+            machine.ROOT / "_ext" / "chapter_warm_seconds.json",
+            warm,
+            {**measured, "processes": result.get("jobs"), "build": "after a library edit"},
+        )
     return result, (widgets if with_widgets else None)
 
 
@@ -154,7 +166,7 @@ def main(argv=None) -> None:
         results["coding"] = run_coding(images=200)
     if "book" not in skip:
         print("book: clean build in a temporary copy, then a rebuild ...", flush=True)
-        results["book"], widgets = run_book(with_widgets="widgets" not in skip)
+        results["book"], widgets = run_book("widgets" not in skip, results["machine"])
         if widgets is not None:
             results["widgets"] = widgets
     elif "widgets" not in skip:

@@ -21,3 +21,25 @@ def test_every_section_of_the_committed_results_has_its_processor():
     results = json.loads(RESULTS.read_text(encoding="utf-8"))
     parts = [p for p, v in results.items() if p != "machine" and isinstance(v, dict)]
     assert parts and all(results[p].get("cpu") for p in parts)
+
+
+def test_the_chapter_times_written_for_the_appendix_say_where_they_were_measured(tmp_path):
+    from _ext.parallel_execution import _record, _times_on_record, measured_on
+    from bench.__main__ import _write_times
+
+    path = tmp_path / "chapter_seconds.json"
+    on = {"date": "2026-01-02 03:04 UTC", "cpu": "Processor X", "commit": "abc1234"}
+    _write_times(path, {"chapters/a": 12.5}, {**on, "processes": 1, "build": "clean"})
+    assert _times_on_record(path) == {"chapters/a": 12.5}
+    assert measured_on(_record(path)["measured"]) == (
+        "on 2026-01-02, at commit abc1234, on Processor X, one process"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # written whole, no leftovers
+
+
+def test_the_committed_chapter_times_say_where_they_were_measured():
+    from _ext.parallel_execution import _record
+
+    for name in ("chapter_seconds.json", "chapter_warm_seconds.json"):
+        measured = _record(RESULTS.parents[1] / "_ext" / name)["measured"]
+        assert measured["date"] and measured["cpu"] and measured["commit"], name

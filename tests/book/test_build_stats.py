@@ -27,9 +27,13 @@ def cold_table() -> list[list[str]]:
     ]
 
 
-def recorded(name: str) -> dict:
+def record(name: str) -> dict:
     path = BOOK / "_ext" / name
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def recorded(name: str) -> dict:
+    return record(name).get("seconds", {})
 
 
 def seconds(cell: str) -> float:
@@ -53,6 +57,9 @@ def test_every_chapter_s_cold_time_is_in_a_table_longest_first():
     assert seconds(total[1]) == pytest.approx(sum(cold.values()), abs=0.5)
     # the bound for two processes, and what the stored results cost, from the same numbers
     text = re.sub(r"\s+", " ", html.unescape(PAGE.read_text(encoding="utf-8")))
+    measured = record("chapter_seconds.json")["measured"]
+    assert f"The cold times were measured on {measured['date'][:10]}," in text
+    assert f"at commit {measured['commit']}, on {measured['cpu']}, one process." in text
     bound = max(max(cold.values()), sum(cold.values()) / 2)
     assert f"2 processes: {bound:,.0f} s" in text
     if split:

@@ -113,7 +113,8 @@ def published_site():
 def chapters_longest_first():
     """The chapters, each marked slow with its warm execution time as the appendix records
     it (``_ext/chapter_warm_seconds.json``), which the test processes start longest first."""
-    warm = json.loads((BOOK / "_ext" / "chapter_warm_seconds.json").read_text(encoding="utf-8"))
+    record = json.loads((BOOK / "_ext" / "chapter_warm_seconds.json").read_text(encoding="utf-8"))
+    warm = record["seconds"]
     return [pytest.param(c, marks=pytest.mark.slow(seconds=warm.get(c, 0))) for c in chapters()]
 
 

@@ -187,6 +187,37 @@ def test_the_longest_expected_chapter_runs_first():
     ]
 
 
+def test_the_cold_times_say_where_and_when_they_were_measured():
+    from _ext.parallel_execution import cold_times_table, measured_on
+
+    on = {"date": "2026-12-06 05:10 UTC", "commit": "abc1234", "cpu": "Some CPU", "processes": 1}
+    assert measured_on(on) == "on 2026-12-06, at commit abc1234, on Some CPU, one process"
+    assert measured_on({**on, "processes": 2}).endswith("on Some CPU, 2 processes")
+    assert measured_on({}) == ""
+    cold, warm = {"chapters/a": 300.0}, {"chapters/a": 20.0}
+    _, _, text = cold_times_table(cold, warm, on, {**on, "processes": 2})
+    assert text.startswith(
+        "The cold times were measured on 2026-12-06, at commit abc1234, on Some CPU, one "
+        "process. The stored times were measured on 2026-12-06, at commit abc1234, on Some "
+        "CPU, 2 processes. With P processes"
+    )
+    _, _, text = cold_times_table(cold, {}, on, {**on, "processes": 2})  # no stored column
+    assert "cold times were measured" in text and "stored times" not in text
+    assert cold_times_table(cold, warm)[2].startswith("With P processes")
+
+
+def test_a_times_file_holds_its_seconds_and_where_they_were_measured(tmp_path):
+    from _ext.parallel_execution import _record, _times_on_record
+
+    path = tmp_path / "times.json"
+    path.write_text('{"measured": {"cpu": "X"}, "seconds": {"chapters/a": 1.5}}')
+    assert _times_on_record(path) == {"chapters/a": 1.5} and _record(path)["measured"]["cpu"] == "X"
+    for bad in ("[1, 2]", "{not json", '{"seconds": [1]}'):
+        path.write_text(bad)
+        assert _times_on_record(path) == {}
+    assert _times_on_record(tmp_path / "missing.json") == {}
+
+
 @pytest.mark.parametrize("warm_on_record", ["all", "some", "none"])
 def test_the_cold_times_table_and_what_it_says(warm_on_record):
     from _ext.parallel_execution import cold_times_table
