@@ -102,7 +102,7 @@ def image_seconds(window: int, images: np.ndarray) -> dict:
     assert np.array_equal(decoded, images)
     return {
         "window": window,
-        "steps": int(coder.steps.max() + 1) if coder.autoregressive else 1,
+        "steps": len(coder.plan.steps) if coder.autoregressive else 1,
         "posterior": posterior,
         "pixel_probabilities": pixels,
         "encode": encode,
