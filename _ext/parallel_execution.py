@@ -178,7 +178,7 @@ def _times_on_record(path: Path) -> dict:
 
 
 def measured_on(measured: dict) -> str:
-    """Where and when times were measured, as a clause: "on 2026-12-06 at commit abc1234,
+    """Where and when times were measured, as a clause: "on 2026-12-06, at commit abc1234,
     on Intel(R) Xeon(R) Processor, one process" (empty if nothing is on record)."""
     if not measured:
         return ""
