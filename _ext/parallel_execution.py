@@ -171,10 +171,15 @@ def _record(path: Path) -> dict:
     return record if isinstance(record, dict) else {}
 
 
+def _seconds(record: dict) -> dict:
+    """A record's {chapter: seconds}; {} when it has none."""
+    seconds = record.get("seconds")
+    return seconds if isinstance(seconds, dict) else {}
+
+
 def _times_on_record(path: Path) -> dict:
     """{chapter: seconds} from a file ``make bench`` writes; {} when it is missing or bad."""
-    seconds = _record(path).get("seconds")
-    return seconds if isinstance(seconds, dict) else {}
+    return _seconds(_record(path))
 
 
 def measured_on(measured: dict) -> str:
@@ -396,14 +401,15 @@ class ColdTimes(Directive):
         env = self.state.document.settings.env
         env.note_dependency(str(COLD_TIMES))
         env.note_dependency(str(WARM_TIMES))
-        cold = _times_on_record(COLD_TIMES)
+        cold_record, warm_record = _record(COLD_TIMES), _record(WARM_TIMES)
+        cold = _seconds(cold_record)
         if not cold:
             return [nodes.paragraph(text=f"No cold times are on record ({COLD_TIMES.name}).")]
         header, rows, text = cold_times_table(
             cold,
-            _times_on_record(WARM_TIMES),
-            _record(COLD_TIMES).get("measured"),
-            _record(WARM_TIMES).get("measured"),
+            _seconds(warm_record),
+            cold_record.get("measured"),
+            warm_record.get("measured"),
         )
         return [_table(header, rows), nodes.paragraph(text=text)]
 

@@ -72,7 +72,7 @@ def merge_quality(results: dict) -> None:
 def _write_times(path: Path, times: dict, measured: dict) -> None:
     """{chapter: seconds} with where and when they were measured, for the appendix."""
     record = {"measured": measured, "seconds": times}
-    report._write_atomically(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    report.write_atomically(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
 def run_book(with_widgets: bool, on: dict) -> tuple[dict, dict | None]:

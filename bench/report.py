@@ -692,7 +692,7 @@ def readme_summary(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
@@ -705,13 +705,13 @@ def update_readme(results: dict, readme: Path) -> bool:
     if start < 0 or end < start:
         return False
     new = text[:start] + readme_summary(results) + text[end + len(README_END) :]
-    _write_atomically(readme, new)
+    write_atomically(readme, new)
     return True
 
 
 def write(results: dict, folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     json_path, md_path = folder / "results.json", folder / "results.md"
-    _write_atomically(json_path, json.dumps(results, indent=1) + "\n")
-    _write_atomically(md_path, markdown(results))
+    write_atomically(json_path, json.dumps(results, indent=1) + "\n")
+    write_atomically(md_path, markdown(results))
     return md_path, json_path
