@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from vae_lib.evaluation.scales import scale_agreement, split_scales
+import vae_lib as v
+from vae_lib.evaluation.scales import load_or_measure_agreement, scale_agreement, split_scales
 
 
 def images(n=200, seed=0):
@@ -67,3 +68,69 @@ def test_samples_must_match_the_images():
         scale_agreement(x, x[:5, None], (8, 8))
     with pytest.raises(ValueError, match="N ≥ 2"):
         scale_agreement(x[:1], x[:1, None], (8, 8))
+
+
+def small_vlae():
+    config = v.VLAEConfig(
+        input_dim=16, hidden_dims=(7,), latent_dim=2, window=1, image_shape=(4, 4)
+    )
+    return v.VLAE(config, np.random.default_rng(0))
+
+
+def test_a_stored_agreement_is_the_computed_one_bit_for_bit(tmp_path):
+    model, x = small_vlae(), images(30, seed=3)[:, :16].astype(np.float32)
+    kwargs = {"samples": 3, "seed": 7, "block": 2, "cache_dir": tmp_path}
+    mu, _ = model.encode(x)
+    drawn = model.sample_images(np.repeat(mu, 3, axis=0), np.random.default_rng(7))
+    direct = scale_agreement(x, drawn.reshape(30, 3, -1), (4, 4), block=2)
+    first = load_or_measure_agreement(model, x, (4, 4), **kwargs)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    model.sample_images = None  # a second call must load, not draw
+    with pytest.raises(TypeError, match="sample_images"):
+        load_or_measure_agreement(model, x, (4, 4), **kwargs)
+    del model.sample_images
+    second = load_or_measure_agreement(model, x, (4, 4), **kwargs)
+    for got in (first, second):
+        for scale in ("coarse", "fine"):
+            assert got[scale].value == direct[scale].value
+            assert got[scale].se == direct[scale].se
+            assert got[scale].own.tobytes() == direct[scale].own.tobytes()
+            assert got[scale].other.tobytes() == direct[scale].other.tobytes()
+
+
+def test_a_stored_agreement_is_measured_again_for_other_settings(tmp_path):
+    model, x = small_vlae(), images(30, seed=3)[:, :16]
+    for seed, samples in ((7, 3), (8, 3), (7, 2)):
+        load_or_measure_agreement(
+            model, x, (4, 4), samples=samples, seed=seed, block=2, cache_dir=tmp_path
+        )
+    assert len(list(tmp_path.glob("*.npz"))) == 3
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (
+            {"model": v.VAE(v.VAEConfig(input_dim=16), np.random.default_rng(0))},
+            TypeError,
+            "sample_images",
+        ),
+        ({"x": np.zeros((5, 15))}, ValueError, "x"),
+        ({"image_shape": (4, 0)}, ValueError, "image_shape"),
+        ({"samples": 0}, ValueError, "samples"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"block": 3}, ValueError, "must divide"),
+    ],
+)
+def test_a_stored_agreement_refuses_bad_input(tmp_path, change, error, match):
+    kwargs = {
+        "model": small_vlae(),
+        "x": images(5)[:, :16],
+        "image_shape": (4, 4),
+        "samples": 2,
+        "seed": 0,
+        "cache_dir": tmp_path,
+        **change,
+    }
+    with pytest.raises(error, match=match):
+        load_or_measure_agreement(**kwargs)

@@ -14,6 +14,10 @@ samples. A = 1: the samples reproduce x at that scale; A = 0: the samples from x
 are no closer to x at that scale than those drawn for another image, so the code carries
 nothing about that scale that the decoder uses. A code that keeps the layout and leaves the
 strokes to the decoder has a high coarse and a low fine agreement.
+
+:func:`load_or_measure_agreement` draws a model's samples and measures them once per model,
+images and seed, and keeps the per-image distances in the store of
+:func:`vae_lib.load_or_train`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.validation import check_array, check_positive_int
+from ..training.cache import (
+    check_seed,
+    data_fingerprint,
+    load_arrays_keyed,
+    load_or_compute,
+    model_fingerprint,
+    save_arrays_keyed,
+)
+
+#: The library code that decides a stored agreement: the models' encoders and samplers, and
+#: this module.
+AGREEMENT_CODE = ("vae_lib.core", "vae_lib.models", __name__)
+SCALES = ("coarse", "fine")
+_STORED = tuple(f"{scale}_{part}" for scale in SCALES for part in ("own", "other"))
 
 
 @dataclass(frozen=True)
@@ -92,14 +110,119 @@ def scale_agreement(
     parts = split_scales(x, image_shape, block)
     drawn = split_scales(samples.reshape(n * s, d), image_shape, block)
     out = {}
-    for scale, mine, theirs in zip(("coarse", "fine"), parts, drawn):
+    for scale, mine, theirs in zip(SCALES, parts, drawn):
         theirs = theirs.reshape(n, s, -1)
         own = np.mean(np.sum((theirs - mine[:, None]) ** 2, axis=2), axis=1)
         other = np.mean(
             np.sum((np.roll(theirs, -shift, axis=0) - mine[:, None]) ** 2, axis=2), axis=1
         )
-        ratio = own.mean() / other.mean()
-        # delta method: A = 1 − r, r = mean(own)/mean(other); var r ≈ var(own − r·other)/(N b̄²)
-        se = float(np.std(own - ratio * other, ddof=1) / (np.sqrt(n) * other.mean()))
-        out[scale] = Agreement(value=float(1 - ratio), se=se, own=own, other=other)
+        out[scale] = _agreement(own, other)
     return out
+
+
+def _agreement(own: np.ndarray, other: np.ndarray) -> Agreement:
+    """A and its standard error from the per-image distances."""
+    ratio = own.mean() / other.mean()
+    # delta method: A = 1 − r, r = mean(own)/mean(other); var r ≈ var(own − r·other)/(N b̄²)
+    se = float(np.std(own - ratio * other, ddof=1) / (np.sqrt(len(own)) * other.mean()))
+    return Agreement(value=float(1 - ratio), se=se, own=own, other=other)
+
+
+def load_or_measure_agreement(
+    model,
+    x,
+    image_shape: tuple[int, int],
+    *,
+    samples: int,
+    seed: int,
+    block: int = 4,
+    shift: int = 1,
+    cache_dir=None,
+    name: str = "agreement",
+) -> dict[str, Agreement]:
+    """:func:`scale_agreement` of a model's samples from the codes z = μ(x), computed once.
+
+    Computing, when needed, is exactly::
+
+        mu, _ = model.encode(x)
+        drawn = model.sample_images(np.repeat(mu, samples, axis=0), np.random.default_rng(seed))
+        scale_agreement(x, drawn.reshape(len(x), samples, -1), image_shape, block, shift)
+
+    The per-image distances are stored in the folder of :func:`vae_lib.default_cache_dir`
+    (or ``cache_dir``) under a hash of the model's weights and config, the bytes of ``x``
+    and the settings; A and its standard error are made from them again on loading, by the
+    same arithmetic, so a loaded agreement is bit for bit a computed one.
+
+    Parameters
+    ----------
+    model : a model with ``encode`` and ``sample_images`` (an autoregressive decoder's VLAE)
+    x : ndarray (N, D)
+        The images, N ≥ 2.
+    image_shape : (height, width)
+    samples : int
+        Samples drawn from each image's code.
+    seed : int
+        Of the generator the samples are drawn with, at least 0.
+    block, shift : int
+        As for :func:`scale_agreement`.
+    cache_dir : str or os.PathLike, optional
+    name : str
+        Prefix of the file name, for people reading the folder.
+
+    Returns
+    -------
+    {"coarse": Agreement, "fine": Agreement}
+    """
+    for method in ("encode", "sample_images"):
+        if not callable(getattr(model, method, None)):
+            raise TypeError(
+                f"model must have {method}() (a model whose decoder draws images, such as "
+                f"a VLAE); got {type(model).__name__}"
+            )
+    image_shape = tuple(check_positive_int(v, "image_shape entry") for v in image_shape)
+    x = check_array(x, "x", shape=(None, image_shape[0] * image_shape[1]))
+    samples = check_positive_int(samples, "samples")
+    seed = check_seed(seed)
+    block = check_positive_int(block, "block")
+    shift = check_positive_int(shift, "shift")
+    key_fields = {
+        "estimate": "coarse and fine agreement of samples from z = mu(x)",
+        **model_fingerprint(model),
+        "data": data_fingerprint(np.ascontiguousarray(x)),
+        "image_shape": list(image_shape),
+        "samples": samples,
+        "seed": seed,
+        "block": block,
+        "shift": shift,
+    }
+
+    def measure() -> dict[str, np.ndarray]:
+        mu, _ = model.encode(x)
+        drawn = model.sample_images(np.repeat(mu, samples, axis=0), np.random.default_rng(seed))
+        found = scale_agreement(x, drawn.reshape(len(x), samples, -1), image_shape, block, shift)
+        return {
+            f"{scale}_{part}": getattr(found[scale], part)
+            for scale in SCALES
+            for part in ("own", "other")
+        }
+
+    def load(path, key) -> dict[str, np.ndarray]:
+        arrays = load_arrays_keyed(path, key)
+        if sorted(arrays) != sorted(_STORED):
+            raise ValueError(f"it holds the arrays {sorted(arrays)}, expected {sorted(_STORED)}")
+        for label, a in arrays.items():
+            if a.shape != (len(x),):
+                raise ValueError(f"its array {label} has shape {a.shape}")
+        return arrays
+
+    arrays = load_or_compute(
+        name,
+        key_fields,
+        measure,
+        save=save_arrays_keyed,
+        load=load,
+        code=AGREEMENT_CODE,
+        cache_dir=cache_dir,
+        redo="measuring the agreement again",
+    )
+    return {scale: _agreement(arrays[f"{scale}_own"], arrays[f"{scale}_other"]) for scale in SCALES}
