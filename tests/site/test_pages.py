@@ -193,6 +193,14 @@ def test_no_number_is_shown_as_negative_zero():
     assert not found, found
 
 
+def test_no_standard_error_is_shown_as_zero():
+    """A standard error below the last digit shown reads "3.2 ± 0.0": show more digits. (A
+    difference that is 0 in every seed reads "0.0 ± 0.0", and is left alone.)"""
+    nonzero = r"[-−+]?(?:\d*[1-9]\d*(?:\.\d+)?|0\.\d*[1-9]\d*)"
+    found = _prose_matches(rf"(?<![\w.]){nonzero}\s*±\s*0(?:\.0+)?(?![\d.])")
+    assert not found, found
+
+
 def test_no_number_in_the_prose_is_in_e_notation():
     """Prose says 1.8 × 10⁻⁸, not Python's 1.8e-08 (glued values: _ext/glued_numbers.py)."""
     found = _prose_matches(r"\b\d+(?:\.\d+)?[eE][-+]?\d+\b")
