@@ -435,7 +435,12 @@ def _widgets(w: dict) -> list[str]:
 
 def _summary(results: dict) -> list[str]:
     """One row per benchmark target: what it asks, what was measured, whether it is met."""
-    rows = []
+    rows, runs = [], []
+
+    def measured_in(part: dict) -> None:
+        """Label the rows added since the last call with the run ``part`` comes from."""
+        runs.extend([_run(part)] * (len(rows) - len(runs)))
+
     t = results.get("training")
     if t:
         for s in t["shapes"]:
@@ -468,6 +473,7 @@ def _summary(results: dict) -> list[str]:
                     + f" / {_ok(abs(q['same_randomness_difference']) <= q['target_nats'])}",
                 ]
             )
+        measured_in(t)
     c = results.get("coding")
     if c and "meets_target" in c:
         rows.append(
@@ -478,9 +484,11 @@ def _summary(results: dict) -> list[str]:
                 _ok(c["meets_target"]),
             ]
         )
+        measured_in(c)
     b = results.get("book")
     if b and "error" not in b and "meets_targets" in b and "clean_serial" in b:
         rows += _book_rows(b)
+        measured_in(b)
     t = results.get("test")
     if t and "seconds" in t:
         rows.append(
@@ -491,6 +499,7 @@ def _summary(results: dict) -> list[str]:
                 _ok(t["meets_target"]),
             ]
         )
+        measured_in(t)
     t = results.get("loaded_test")
     if t and "seconds" in t:
         rows.append(
@@ -501,6 +510,7 @@ def _summary(results: dict) -> list[str]:
                 "n/a",
             ]
         )
+        measured_in(t)
     w = results.get("widgets")
     if w and w.get("widgets"):
         timed = [r for r in w["widgets"] if "kernel" in r]
@@ -517,9 +527,22 @@ def _summary(results: dict) -> list[str]:
                     _ok(w["meets_target"]),
                 ]
             )
+            measured_in(w)
     if not rows:
         return []
-    return ["## Against the targets", ""] + _table(["", "target", "measured", "met"], rows)
+    rows = [row + [run] for row, run in zip(rows, runs)]
+    return ["## Against the targets", ""] + _table(
+        ["", "target", "measured", "met", "measured in"], rows
+    )
+
+
+def _run(part: dict) -> str:
+    """The run a part's figures come from: this one, or the earlier one (and its processor)
+    it was carried over from."""
+    if not part.get("carried_over_from"):
+        return "this run"
+    cpu = f", {part['cpu']}" if part.get("cpu") else ""
+    return f"the run of {part['carried_over_from']}{cpu}"
 
 
 def _vlae(v: dict) -> list[str]:

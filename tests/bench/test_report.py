@@ -17,6 +17,25 @@ def test_a_section_carried_over_names_its_processor():
     assert f"| CPU | {results['machine']['cpu']} |" in md
 
 
+def test_the_targets_table_says_which_run_each_figure_is_from():
+    """The README's summary is the targets table alone: a figure carried over from an
+    earlier run, perhaps on another processor, says so in its row."""
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    for part in ("coding", "test"):
+        results[part] = {**results[part], "cpu": "Processor X"}
+        results[part].pop("carried_over_from", None)
+    results["coding"]["carried_over_from"] = "2026-01-02 03:04 UTC"
+    rows = {
+        line.split(" | ")[0].strip("| "): line
+        for line in report.readme_summary(results).splitlines()
+        if line.startswith("| ")
+    }
+    assert rows[""].endswith("| measured in |")
+    coder = rows["bits-back coder: time per symbol, 200,000 over 25,000 symbols"]
+    assert coder.endswith("| the run of 2026-01-02 03:04 UTC, Processor X |")
+    assert rows["make test, fresh clone"].endswith("| this run |")
+
+
 def test_every_section_of_the_committed_results_has_its_processor():
     results = json.loads(RESULTS.read_text(encoding="utf-8"))
     parts = [p for p, v in results.items() if p != "machine" and isinstance(v, dict)]
