@@ -64,12 +64,20 @@ def test_the_af_prior_gives_the_best_model(g):
     # "the AF prior leads the IAF posterior by ... nats of ELBO and ... of L_1000"
     for term in ("elbo", "lk"):
         assert g[f"flow-af-minus-iaf-{term}"] > 3 * g[f"flow-af-minus-iaf-{term}-se"]
-    # "most of the IAF posterior's gain is in the ELBO, not in L_1000"
-    assert g["flow-gain-lk-iaf"] < 0.5 * g["flow-gain-elbo-iaf"]
+    # "less of the IAF posterior's gain shows in L_1000 than in the ELBO, which would make
+    # part of it a tighter bound ...; the gaps below put that to the test": the means here
+    # (the ELBO over all test images, L_1000 over the first 500), the paired test below
+    assert g["flow-gain-lk-iaf"] < g["flow-gain-elbo-iaf"]
 
 
 def test_the_af_prior_makes_the_code_cheapest(g):
     assert g["flow-kl-af"] < g["flow-kl-iaf"] < g["flow-kl-vae"]
+    # "paired by seed, the AF prior's code is ... shorter than the IAF posterior's, and that
+    # one ... shorter than the fixed prior's"
+    for a, b in (("af", "iaf"), ("iaf", "vae")):
+        shorter = g[f"flow-kl-shorter-{a}-{b}"]
+        assert shorter == pytest.approx(g[f"flow-kl-{b}"] - g[f"flow-kl-{a}"], abs=1e-6)
+        assert shorter > 3 * g[f"flow-kl-shorter-se-{a}-{b}"], (a, b)
 
 
 def test_the_iaf_posterior_has_the_smallest_inference_gap(g):
@@ -81,10 +89,18 @@ def test_the_iaf_posterior_has_the_smallest_inference_gap(g):
             g[f"flow-gap-{a}"] - g[f"flow-gap-{b}"], abs=1e-6
         )
         assert 0 < g[f"flow-gap-diff-se-{a}-{b}"] < 0.5
-    # "both flows made the encoder somewhat more exact; whether the IAF posterior more so
+    # "the AF prior made the encoder more exact, by more than three standard errors; the IAF
+    # posterior's gap <what three seeds say of it>; and whether the IAF posterior did more
     # than the AF prior, three seeds cannot tell"
-    assert g["flow-gap-diff-iaf-vae"] < -2 * g["flow-gap-diff-se-iaf-vae"]
     assert g["flow-gap-diff-af-vae"] < -3 * g["flow-gap-diff-se-af-vae"]
+    diff, se = g["flow-gap-diff-iaf-vae"], g["flow-gap-diff-se-iaf-vae"]
+    verdict = g["flow-gap-verdict-iaf"]
+    if diff < -3 * se:
+        assert verdict == "is smaller too, by more than three standard errors"
+    elif diff < 0:
+        assert verdict.startswith("is smaller too, but by less than three")
+    else:
+        assert verdict == "is not smaller"
     assert abs(g["flow-gap-diff-iaf-af"]) < 3 * g["flow-gap-diff-se-iaf-af"]
 
 
