@@ -79,7 +79,7 @@ def small_vlae():
 
 def test_a_stored_agreement_is_the_computed_one_bit_for_bit(tmp_path):
     model, x = small_vlae(), images(30, seed=3)[:, :16].astype(np.float32)
-    kwargs = {"samples": 3, "seed": 7, "block": 2, "cache_dir": tmp_path}
+    kwargs = {"n_samples": 3, "seed": 7, "block": 2, "cache_dir": tmp_path}
     mu, _ = model.encode(x)
     drawn = model.sample_images(np.repeat(mu, 3, axis=0), np.random.default_rng(7))
     direct = scale_agreement(x, drawn.reshape(30, 3, -1), (4, 4), block=2)
@@ -102,7 +102,7 @@ def test_a_stored_agreement_is_measured_again_for_other_settings(tmp_path):
     model, x = small_vlae(), images(30, seed=3)[:, :16]
     for seed, samples in ((7, 3), (8, 3), (7, 2)):
         load_or_measure_agreement(
-            model, x, (4, 4), samples=samples, seed=seed, block=2, cache_dir=tmp_path
+            model, x, (4, 4), n_samples=samples, seed=seed, block=2, cache_dir=tmp_path
         )
     assert len(list(tmp_path.glob("*.npz"))) == 3
 
@@ -117,7 +117,7 @@ def test_a_stored_agreement_is_measured_again_for_other_settings(tmp_path):
         ),
         ({"x": np.zeros((5, 15))}, ValueError, "x"),
         ({"image_shape": (4, 0)}, ValueError, "image_shape"),
-        ({"samples": 0}, ValueError, "samples"),
+        ({"n_samples": 0}, ValueError, "n_samples"),
         ({"seed": -1}, ValueError, "seed"),
         ({"block": 3}, ValueError, "must divide"),
     ],
@@ -127,7 +127,7 @@ def test_a_stored_agreement_refuses_bad_input(tmp_path, change, error, match):
         "model": small_vlae(),
         "x": images(5)[:, :16],
         "image_shape": (4, 4),
-        "samples": 2,
+        "n_samples": 2,
         "seed": 0,
         "cache_dir": tmp_path,
         **change,

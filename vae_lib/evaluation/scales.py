@@ -133,7 +133,7 @@ def load_or_measure_agreement(
     x,
     image_shape: tuple[int, int],
     *,
-    samples: int,
+    n_samples: int,
     seed: int,
     block: int = 4,
     shift: int = 1,
@@ -145,8 +145,8 @@ def load_or_measure_agreement(
     Computing, when needed, is exactly::
 
         mu, _ = model.encode(x)
-        drawn = model.sample_images(np.repeat(mu, samples, axis=0), np.random.default_rng(seed))
-        scale_agreement(x, drawn.reshape(len(x), samples, -1), image_shape, block, shift)
+        drawn = model.sample_images(np.repeat(mu, n_samples, axis=0), np.random.default_rng(seed))
+        scale_agreement(x, drawn.reshape(len(x), n_samples, -1), image_shape, block, shift)
 
     The per-image distances are stored in the folder of :func:`vae_lib.default_cache_dir`
     (or ``cache_dir``) under a hash of the model's weights and config, the bytes of ``x``
@@ -159,7 +159,7 @@ def load_or_measure_agreement(
     x : ndarray (N, D)
         The images, N ≥ 2.
     image_shape : (height, width)
-    samples : int
+    n_samples : int
         Samples drawn from each image's code.
     seed : int
         Of the generator the samples are drawn with, at least 0.
@@ -181,7 +181,7 @@ def load_or_measure_agreement(
             )
     image_shape = tuple(check_positive_int(v, "image_shape entry") for v in image_shape)
     x = check_array(x, "x", shape=(None, image_shape[0] * image_shape[1]))
-    samples = check_positive_int(samples, "samples")
+    n_samples = check_positive_int(n_samples, "n_samples")
     seed = check_seed(seed)
     block = check_positive_int(block, "block")
     shift = check_positive_int(shift, "shift")
@@ -190,7 +190,7 @@ def load_or_measure_agreement(
         **model_fingerprint(model),
         "data": data_fingerprint(np.ascontiguousarray(x)),
         "image_shape": list(image_shape),
-        "samples": samples,
+        "n_samples": n_samples,
         "seed": seed,
         "block": block,
         "shift": shift,
@@ -198,8 +198,8 @@ def load_or_measure_agreement(
 
     def measure() -> dict[str, np.ndarray]:
         mu, _ = model.encode(x)
-        drawn = model.sample_images(np.repeat(mu, samples, axis=0), np.random.default_rng(seed))
-        found = scale_agreement(x, drawn.reshape(len(x), samples, -1), image_shape, block, shift)
+        drawn = model.sample_images(np.repeat(mu, n_samples, axis=0), np.random.default_rng(seed))
+        found = scale_agreement(x, drawn.reshape(len(x), n_samples, -1), image_shape, block, shift)
         return {
             f"{scale}_{part}": getattr(found[scale], part)
             for scale in SCALES
