@@ -40,7 +40,8 @@ from ..training.cache import (
 #: this module.
 AGREEMENT_CODE = ("vae_lib.core", "vae_lib.models", __name__)
 SCALES = ("coarse", "fine")
-_STORED = tuple(f"{scale}_{part}" for scale in SCALES for part in ("own", "other"))
+#: The arrays a stored agreement keeps, by name: each scale's per-image distances.
+_STORED = {f"{scale}_{part}": (scale, part) for scale in SCALES for part in ("own", "other")}
 
 
 @dataclass(frozen=True)
@@ -200,11 +201,7 @@ def load_or_measure_agreement(
         mu, _ = model.encode(x)
         drawn = model.sample_images(np.repeat(mu, n_samples, axis=0), np.random.default_rng(seed))
         found = scale_agreement(x, drawn.reshape(len(x), n_samples, -1), image_shape, block, shift)
-        return {
-            f"{scale}_{part}": getattr(found[scale], part)
-            for scale in SCALES
-            for part in ("own", "other")
-        }
+        return {name: getattr(found[scale], part) for name, (scale, part) in _STORED.items()}
 
     def load(path, key) -> dict[str, np.ndarray]:
         arrays = load_arrays_keyed(path, key)
