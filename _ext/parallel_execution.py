@@ -356,7 +356,8 @@ def cold_times_table(
     split = set(cold) <= set(warm)
 
     def cells(seconds: float, warm_seconds: float) -> list[str]:
-        share = f"{100 * seconds / total:.0f}%"
+        percent = 100 * seconds / total
+        share = "<1%" if 0 < percent < 0.5 else f"{percent:.0f}%"  # a time never shows as 0%
         return [f"{seconds:,.0f}", *([f"{warm_seconds:,.0f}"] if split else []), share]
 
     warm_total = sum(warm[c] for c in cold) if split else 0.0

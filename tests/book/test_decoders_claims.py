@@ -37,6 +37,11 @@ def test_fixed_sigma_acts_as_beta(g):
     # "their squared error, in the table above, moves by less than 2"
     sq = [g[f"decoders-sq-{s}"] for s in SIGMAS]
     assert max(sq) - min(sq) < 2
+    # "from σ = 0.05 to 0.1 the rate falls ... while the test squared error barely moves":
+    # a tenth of the whole rise, for a large share of the rate's fall
+    rise = g["decoders-sq-0.4"] - g["decoders-sq-0.05"]
+    assert abs(g["decoders-sq-0.1"] - g["decoders-sq-0.05"]) < 0.1 * rise
+    assert g["decoders-kl-0.05"] - g["decoders-kl-0.1"] > 0.25 * (kl[0] - kl[-1])
     for s in SIGMAS:
         assert g[f"decoders-beta-{s}"] == pytest.approx(2 * float(s) ** 2)
     # the identity holds "to float32 rounding" on a batch of about 20 squared units

@@ -69,6 +69,9 @@ def test_importance_weighting_lessons(g):
         assert g[f"elbo-iw-{key}-l1000"] > g[f"elbo-iw-{key}-l1"]
     # the best Gaussian starts highest but climbs slowly
     assert g["elbo-iw-best-elbo"] > g["elbo-iw-moments-elbo"] > g["elbo-iw-prior-elbo"]
+    # the moments: "a mediocre q for the ELBO" (below the best Gaussian by a tenth of a nat or
+    # more) "but an excellent proposal" (checked below: close to log p(x) at K = 1000)
+    assert g["elbo-iw-moments-l1"] < g["elbo-iw-best-elbo"] - 0.1
     assert g["elbo-iw-best-l1000"] < logpx - 0.1
     # the prior and the posterior's moments end close to log p(x)
     for key in ("prior", "moments"):
@@ -102,6 +105,7 @@ def test_vae_numbers(g):
     # "within ... nats of the truth", and below it
     assert 0 <= g["elbo-vae-iw-error"] < 0.02
     assert g["elbo-vae-iw-error"] == pytest.approx(g["elbo-vae-logpx"] - g["elbo-vae-iw"])
+    assert 0 < g["elbo-vae-iw-error-se"] < 0.02  # "± one standard error over the images"
     assert g["elbo-vae-gap"] == pytest.approx(g["elbo-vae-logpx"] - g["elbo-vae-elbo"])
     assert g["elbo-vae-gap"] > 0.05
     assert g["elbo-vae-offset"] > 0.1  # "their centres sit off the peaks"

@@ -80,6 +80,7 @@ def test_exercise_1_baselines(g):
     for b in ("0", "10", "J"):
         stderr = math.sqrt(g[f"reparam-ex1-var-b{b}"] / n)
         assert abs(g[f"reparam-ex1-mean-b{b}"] - 1.0) < 4 * stderr  # unbiased for any b
+        assert g[f"reparam-ex1-se-b{b}"] == pytest.approx(stderr, rel=1e-6)
     assert g["reparam-ex1-var-b0"] > 5 * g["reparam-ex1-var-b10"]  # "falls"
     assert g["reparam-ex1-var-bJ"] < g["reparam-ex1-var-b10"]
     assert g["reparam-ex1-var-bJ"] > 2 * g["reparam-ex1-var-pathwise"]  # "several times worse"
@@ -90,3 +91,11 @@ def test_exercise_3_step_function(g):
     exact = g["reparam-ex3-exact"]
     assert exact == pytest.approx(math.exp(-0.125) / math.sqrt(2 * math.pi))
     assert abs(g["reparam-ex3-score-mean"] - exact) < 4 * g["reparam-ex3-score-stderr"]
+
+
+def test_the_cloud_widget_starts_at_the_grid_points_nearest_the_encoders_output(g):
+    # the sliders: mu_1 in steps of 0.5 from -1.5, log sigma^2 in steps of 1 from -4
+    assert abs(g["reparam-mu1-start"] - g["reparam-mu1"]) <= 0.25 + 1e-9
+    mean_logvar = (g["reparam-logvar1"] + g["reparam-logvar2"]) / 2
+    assert abs(g["reparam-logvar-start"] - mean_logvar) <= 0.5 + 1e-9
+    assert float(g["reparam-logvar-start"]).is_integer()

@@ -78,6 +78,15 @@ def test_over_seeds_each_remedy_has_fewer_dead_codes_and_a_higher_perplexity(g):
             )
 
 
+def test_how_firm_the_seed_comparisons_are(g):
+    # "positive on all three seeds"
+    assert all(g[f"vq-seeds-recon-encoder-minus-random-run{r}"] > 0 for r in (1, 2, 3))
+    # "the EMA codebook's leads, each many standard errors from zero"
+    for other in ("encoder", "restart", "random"):
+        key = f"vq-seeds-recon-ema-minus-{other}"
+        assert g[key] > 6 * g[f"{key}-se"]
+
+
 def test_reconstructions(g):
     recon = {s: g[f"vq-recon-{s}"] for s in SETTINGS}
     assert all(-250 < r < 0 for r in recon.values())
@@ -155,6 +164,8 @@ def test_the_autoregressive_prior_beats_the_independent_one(g):
     assert g["vq-ar-bits-saved"] == pytest.approx(g["vq-ar-gain"] / math.log(2))
     # "the fits stopped after ... epochs": early, before the limit of 100
     assert 1 <= g["vq-ar-epochs-min"] <= g["vq-ar-epochs-max"] < 100
+    # "each fit stopped five epochs later": the patience, not the cap of 100 epochs
+    assert g["vq-ar-after-best-min"] == g["vq-ar-after-best-max"] == 5
     assert g["vq-ar-n-fit"] == 3600
     # the verdict the page states on the samples' purity follows from the numbers
     gap, se = g["vq-purity-gap"], g["vq-purity-gap-se"]

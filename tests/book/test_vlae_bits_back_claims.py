@@ -55,6 +55,8 @@ def test_the_average_cost_falls_to_the_mixtures_code_length(g):
     assert 0 < g["bb-avg-kl-1"] < g["bb-avg-net-1"]
     assert g["bb-avg-kl-1"] == pytest.approx(g["bb-avg-prior-1"] - g["bb-avg-refund-1"])
     assert g["bb-avg-refund-1"] > 0
+    # without the refund the sender pays the net cost plus the refund: "the full price"
+    assert g["bb-avg-paid-1"] == pytest.approx(g["bb-avg-net-1"] + g["bb-avg-refund-1"])
 
 
 def test_information_preference_table(g):
@@ -97,6 +99,14 @@ def test_the_working_coder_reaches_the_account_and_decodes_exactly(g):
     assert abs(g["bb-coder-bits-exact"] - g["bb-coder-expected-exact"]) < 1e-3
     # with q_t the draws of z make it random: within a few hundredths of a bit per patch
     assert abs(g["bb-coder-bits-half"] - g["bb-coder-expected-half"]) < 0.05
+    # the prose: the coder's difference from the account, in standard errors of its draws
+    gap = g["bb-coder-bits-half"] - g["bb-coder-expected-half"]
+    assert abs(g["bb-coder-gap-half"] - gap) < 1e-3
+    assert 0 < g["bb-coder-se-half"] < 0.05 and g["bb-coder-se-exact"] < 1e-9
+    assert g["bb-coder-gap-in-se-half"] == pytest.approx(
+        abs(g["bb-coder-gap-half"]) / g["bb-coder-se-half"]
+    )
+    assert g["bb-coder-gap-in-se-half"] < 3
     # the refund matters
     assert g["bb-coder-paid-half"] > g["bb-coder-bits-half"] + 0.3
     assert g["bb-coder-expected-half"] > g["bb-coder-expected-exact"]

@@ -239,3 +239,10 @@ def test_the_cold_times_table_and_what_it_says(warm_on_record):
     assert "2 processes: 1,600 s" in text and "4 processes: 1,600 s" in text
     assert "1 process: 2,000 s" in text
     assert ("the other 1,900 s (95%)" in text) == split
+
+
+def test_a_short_chapter_shows_a_share_below_one_percent_not_zero():
+    from _ext.parallel_execution import cold_times_table
+
+    _, rows, _ = cold_times_table({"chapters/long": 2000.0, "chapters/short": 5.0}, {})
+    assert [r[-1] for r in rows] == ["100%", "<1%", "100%"]
