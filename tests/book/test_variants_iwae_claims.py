@@ -240,3 +240,11 @@ def test_a_yardstick_that_favours_neither_model(g):
     # "the ... nats it loses were the IWAE's better proposal"
     proposal = g["iwae-lead-own"] - g["iwae-lead-refit"]
     assert g["iwae-lead-proposal"] == pytest.approx(proposal, abs=1e-9)
+    assert 0 < g["iwae-lead-proposal-se"] < 0.5
+    # "more samples did not shrink that lead": it grows with K, and both bounds still rise
+    own = {k: g[f"iwae-yard-k50-own-{k}"] - g[f"iwae-yard-vae-own-{k}"] for k in (100, 1000, 5000)}
+    assert own[100] < own[1000] < own[5000]
+    for name in ("vae", "k50"):
+        assert g[f"iwae-yard-{name}-own-5000"] > g[f"iwae-yard-{name}-own-1000"]
+    # "almost all of that is the VAE's own encoder being the weaker proposal"
+    assert g["iwae-refit-gain-vae"] > 0.8 * g["iwae-lead-proposal"]

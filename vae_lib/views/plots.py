@@ -63,11 +63,18 @@ def show_images(
     axes = np.asarray(axes).reshape(-1)
     fig = axes[0].figure
     for i, ax in enumerate(axes):
-        ax.set_axis_off()
-        if i < n:
-            ax.imshow(images[i].reshape(image_shape), cmap="gray", vmin=0, vmax=1)
-            if titles is not None:
-                ax.set_title(titles[i], fontsize=9)
+        if i >= n:
+            ax.set_axis_off()
+            continue
+        ax.imshow(images[i].reshape(image_shape), cmap="gray", vmin=0, vmax=1)
+        # a thin grey frame: white pixels at an image's edge would otherwise merge with the page
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color("0.6")
+            spine.set_linewidth(0.6)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
     return fig
