@@ -106,6 +106,8 @@ def test_vae_numbers(g):
     assert 0 <= g["elbo-vae-iw-error"] < 0.02
     assert g["elbo-vae-iw-error"] == pytest.approx(g["elbo-vae-logpx"] - g["elbo-vae-iw"])
     assert 0 < g["elbo-vae-iw-error-se"] < 0.02  # "± one standard error over the images"
+    # the quadrature on a grid twice as fine moves far less than the gap it measures
+    assert g["elbo-vae-quadrature-change"] < 0.01 * g["elbo-vae-iw-error"]
     assert g["elbo-vae-gap"] == pytest.approx(g["elbo-vae-logpx"] - g["elbo-vae-elbo"])
     assert g["elbo-vae-gap"] > 0.05
     assert g["elbo-vae-offset"] > 0.1  # "their centres sit off the peaks"
