@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from site_browser import BOOK, pages_with_widgets, require_site
+from site_browser import BOOK, TIMEOUT_MS, pages_with_widgets, require_site
 
 SHOTS = Path(os.environ.get("SITE_SHOTS_DIR", BOOK / "_build" / "site-shots"))
 CONTROLS = (
@@ -101,7 +101,7 @@ def test_moving_each_control_changes_what_the_widget_shows(page_path, visit_page
             page.wait_for_function(
                 "([root, shown, before]) => eval(shown)(root) !== before",
                 arg=[root.element_handle(), SHOWN, before],
-                timeout=5000,
+                timeout=TIMEOUT_MS,  # generous: a busy machine may be slow to repaint
             )
         except Exception:  # noqa: BLE001 - collected and reported below
             failures.append(f"control {i + 1} ({name}): {move} did not change what is shown")
