@@ -20,8 +20,12 @@ def g():
 
 
 def test_settings_the_prose_states(g):
-    assert g["flow-epochs"] == 40 and g["flow-latent"] == 32
-    assert g["flow-iw-k"] == 1000 and g["flow-iw-n"] == 500 and g["flow-test-n"] == 1000
+    # "at the settings of the lossy-code page (30 epochs, step size 0.004, the same 1,000
+    # test images)"
+    assert g["flow-epochs"] == 30 and g["flow-latent"] == 32
+    assert g["flow-iw-k"] == 200 and g["flow-test-n"] == 1000
+    lossy = glued("vlae/lossy_code")
+    assert g["flow-epochs"] == lossy["lossy-epochs"] and g["flow-test-n"] == lossy["lossy-n-test"]
     # "exactly the same parameters"; the plain VAE has no flow
     assert g["flow-params-af"] == g["flow-params-iaf"] > g["flow-params-vae"]
 
@@ -57,17 +61,25 @@ def test_the_table_is_consistent(g):
 def test_the_af_prior_gives_the_best_model(g):
     """On three seeds, paired: every gain the prose states is > 3 standard errors."""
     assert g["flow-n-seeds"] == 3
-    for m in ("af", "iaf"):
-        assert g[f"flow-gain-elbo-{m}"] > 3 * g[f"flow-gain-elbo-se-{m}"]
-        assert g[f"flow-gain-lk-{m}"] > 2 * g[f"flow-gain-lk-se-{m}"]
-    assert g["flow-gain-lk-af"] > 3 * g["flow-gain-lk-se-af"]
-    # "the AF prior leads the IAF posterior by ... nats of ELBO and ... of L_1000"
     for term in ("elbo", "lk"):
+        assert g[f"flow-gain-{term}-af"] > 3 * g[f"flow-gain-{term}-se-af"]
+        # "the AF prior leads the IAF posterior by ... nats of ELBO and ... of L_200"
         assert g[f"flow-af-minus-iaf-{term}"] > 3 * g[f"flow-af-minus-iaf-{term}-se"]
-    # "less of the IAF posterior's gain shows in L_1000 than in the ELBO, which would make
-    # part of it a tighter bound ...; the gaps below put that to the test": the means here
-    # (the ELBO over all test images, L_1000 over the first 500), the paired test below
-    assert g["flow-gain-lk-iaf"] < g["flow-gain-elbo-iaf"]
+    # "the two gains are nearly the same, so ... a better model, not only a tighter bound"
+    assert abs(g["flow-gain-lk-af"] - g["flow-gain-elbo-af"]) < 0.2 * g["flow-gain-elbo-af"]
+
+
+def test_the_verdict_on_the_iaf_posterior_says_what_its_gains_are(g):
+    resolved = [
+        abs(g[f"flow-gain-{t}-iaf"]) > 3 * g[f"flow-gain-{t}-se-iaf"] for t in ("elbo", "lk")
+    ]
+    verdict = g["flow-iaf-gain-verdict"]
+    if not any(resolved):
+        assert verdict.startswith("both within three standard errors of zero")
+    elif all(resolved):
+        assert verdict.startswith("both more than three standard errors from zero")
+    else:
+        assert verdict.startswith("only one of them")
 
 
 def test_the_af_prior_makes_the_code_cheapest(g):
@@ -80,35 +92,36 @@ def test_the_af_prior_makes_the_code_cheapest(g):
         assert shorter > 3 * g[f"flow-kl-shorter-se-{a}-{b}"], (a, b)
 
 
-def test_the_iaf_posterior_has_the_smallest_inference_gap(g):
-    assert g["flow-gap-iaf"] < min(g["flow-gap-af"], g["flow-gap-vae"])
-    assert g["flow-gap-af"] < g["flow-gap-vae"]
-    # paired differences of the gaps are the differences of the mean gaps
-    for a, b in (("iaf", "vae"), ("af", "vae"), ("iaf", "af")):
-        assert g[f"flow-gap-diff-{a}-{b}"] == pytest.approx(
-            g[f"flow-gap-{a}"] - g[f"flow-gap-{b}"], abs=1e-6
-        )
-        assert 0 < g[f"flow-gap-diff-se-{a}-{b}"] < 0.5
-    # "the AF prior made the encoder more exact, by more than three standard errors; the IAF
-    # posterior's gap <what three seeds say of it>; and whether the IAF posterior did more
-    # than the AF prior, three seeds cannot tell"
-    assert g["flow-gap-diff-af-vae"] < -3 * g["flow-gap-diff-se-af-vae"]
-    diff, se = g["flow-gap-diff-iaf-vae"], g["flow-gap-diff-se-iaf-vae"]
-    verdict = g["flow-gap-verdict-iaf"]
-    if diff < -3 * se:
-        assert verdict == "is smaller too, by more than three standard errors"
-    elif diff < 0:
-        assert verdict.startswith("is smaller too, but by less than three")
+def test_the_verdict_on_the_gaps_says_which_differences_three_seeds_resolve(g):
+    names = {
+        ("iaf", "vae"): "the IAF posterior's against the N(0, I) model's",
+        ("af", "vae"): "the AF prior's against the N(0, I) model's",
+        ("iaf", "af"): "the IAF posterior's against the AF prior's",
+    }
+    resolved = []
+    for (a, b), name in names.items():
+        # paired differences of the gaps are the differences of the mean gaps
+        diff, se = g[f"flow-gap-diff-{a}-{b}"], g[f"flow-gap-diff-se-{a}-{b}"]
+        assert diff == pytest.approx(g[f"flow-gap-{a}"] - g[f"flow-gap-{b}"], abs=1e-6)
+        assert 0 < se < 0.5
+        if abs(diff) > 3 * se:
+            resolved.append(name)
+    assert g["flow-gaps-resolved"] == len(resolved)
+    verdict = g["flow-gap-verdict"]
+    if resolved:
+        assert all(name in verdict for name in resolved)
     else:
-        assert verdict == "is not smaller"
-    assert abs(g["flow-gap-diff-iaf-af"]) < 3 * g["flow-gap-diff-se-iaf-af"]
+        assert verdict.startswith("none of the three is more than three of its standard errors")
 
 
 def test_the_vlae_with_the_af_prior(g):
     lossy = glued("vlae/lossy_code")
-    # the page loads the lossy-code page's models: the same numbers
+    # the page loads the lossy-code page's VLAE: the same number
     assert g["flow-vlae-elbo-vlae"] == pytest.approx(lossy["lossy-elbo-w2"])
-    assert g["flow-vlae-elbo-vae"] == pytest.approx(lossy["lossy-elbo-w0"])
+    # the factorized pair of the grid is the first table's
+    for key in ("vae", "af"):
+        for t in ("elbo", "lk", "kl"):
+            assert g[f"flow-vlae-{t}-{key}"] == g[f"flow-{t}-{key}"]
     # "only the gain in L_200 is more than three standard errors from zero"
     assert g["flow-vlae-af-minus-normal-lk"] > 3 * g["flow-vlae-af-minus-normal-lk-se"]
     for term in ("elbo", "kl"):
@@ -116,12 +129,52 @@ def test_the_vlae_with_the_af_prior(g):
         assert abs(diff) < 3 * se, term
     # "the windowed decoder is where most of the gain comes from"
     for key in ("vlae", "vlae-af"):
-        assert g[f"flow-vlae-gain-elbo-{key}"] > 10 * g["flow-vlae-gain-elbo-iaf"]
+        assert g[f"flow-vlae-gain-elbo-{key}"] > 5 * g["flow-vlae-gain-elbo-af"]
         assert g[f"flow-vlae-gain-elbo-{key}"] > 3 * g[f"flow-vlae-gain-elbo-se-{key}"]
-    assert g["flow-vlae-gain-elbo-iaf"] > 3 * g["flow-vlae-gain-elbo-se-iaf"]
+    # "the AF prior itself gains less with the windowed decoder than with the factorized
+    # one"; "the windowed decoder's code is already short"
+    assert g["flow-vlae-af-minus-normal-elbo"] < g["flow-vlae-gain-elbo-af"]
+    assert g["flow-vlae-kl-vlae"] < 0.5 * g["flow-vlae-kl-vae"]
 
 
-def test_the_af_prior_matches_the_spread_of_the_codes(g):
-    # a rough indicator: the codes are wider than the fixed prior, not than the AF prior
-    assert g["flow-spread-vae"] > 1.05 and g["flow-spread-iaf"] > 1.05
-    assert abs(g["flow-spread-af"] - 1) < min(g["flow-spread-vae"], g["flow-spread-iaf"]) - 1
+def test_every_encoder_spreads_its_codes_as_widely_as_its_prior(g):
+    # "the codes of the test images have ... times the variance of the prior's draws": about
+    # one for all three models, so the spread is not what differs
+    for m in MODELS:
+        assert abs(g[f"flow-spread-{m}"] - 1) < 0.1, m
+
+
+@pytest.mark.slow(seconds=20)  # the first time; then read from the store
+def test_exercise_3_the_fixed_prior_switches_coordinates_off_the_flows_do_not(g):
+    """Loads the first seed's three models as the page trains them and counts the active
+    coordinates as the solution does: "the N(0, I) VAE keeps 28 of its 32 coordinates
+    active and both flow models keep all 32"."""
+    import numpy as np
+
+    import vae_lib
+
+    data = vae_lib.mnist_subset()
+    x_test = vae_lib.binarize_dynamic(data.x_test, np.random.default_rng(17))
+    sizes = {"input_dim": 784, "hidden_dims": (256,), "latent_dim": int(g["flow-latent"])}
+    flow = {"flow_hidden_dims": (64,)}
+    configs = {
+        "vae": vae_lib.VAEConfig(**sizes),
+        "af": vae_lib.AFPriorConfig(**sizes, **flow),
+        "iaf": vae_lib.IAFPosteriorConfig(**sizes, **flow),
+    }
+    active = {}
+    for key, config in configs.items():
+        model, _ = vae_lib.load_or_train(
+            config,
+            data.x_train,
+            epochs=int(g["flow-epochs"]),
+            seed=0,
+            name=f"flow-{key}-s0",
+            batch_size=100,
+            lr=4e-3,
+            transform=vae_lib.binarize_dynamic,
+        )
+        assert model.num_params() == g[f"flow-params-{key}"]  # the page's model
+        mu, _ = model.encode(x_test)
+        active[key] = int(np.sum(np.var(mu, axis=0) > 0.01))
+    assert active == {"vae": 28, "af": 32, "iaf": 32}
