@@ -131,10 +131,44 @@ def test_the_vlae_with_the_af_prior(g):
     for key in ("vlae", "vlae-af"):
         assert g[f"flow-vlae-gain-elbo-{key}"] > 5 * g["flow-vlae-gain-elbo-af"]
         assert g[f"flow-vlae-gain-elbo-{key}"] > 3 * g[f"flow-vlae-gain-elbo-se-{key}"]
-    # "the AF prior itself gains less with the windowed decoder than with the factorized
-    # one"; "the windowed decoder's code is already short"
-    assert g["flow-vlae-af-minus-normal-elbo"] < g["flow-vlae-gain-elbo-af"]
+    # "the gap between L_200 and the ELBO grows by ...": the paired gap difference is the
+    # difference of the two gains, and more than three of its standard errors above zero
+    assert g["flow-vlae-af-minus-normal-gap"] > 3 * g["flow-vlae-af-minus-normal-gap-se"]
+    assert g["flow-vlae-af-minus-normal-gap"] == pytest.approx(
+        g["flow-vlae-af-minus-normal-lk"] - g["flow-vlae-af-minus-normal-elbo"], abs=1e-6
+    )
+    # "with the AF prior on both sides ...": the window's gain with the AF prior held fixed
+    for t in ("elbo", "lk"):
+        both = g[f"flow-vlae-gain-{t}-vlae-af"] - g[f"flow-vlae-gain-{t}-af"]
+        assert g[f"flow-vlae-window-gain-af-{t}"] == pytest.approx(both, abs=1e-6)
+    # "the ELBO gains more than L_200 because the window also tightens the bound"
+    assert g["flow-vlae-gain-elbo-vlae"] > g["flow-vlae-gain-lk-vlae"]
+    assert g["flow-vlae-window-gain-af-elbo"] > g["flow-vlae-window-gain-af-lk"]
+    assert g["flow-gap-vlae"] < 0.5 * g["flow-gap-vae"]
+    # "its code is also much shorter"
     assert g["flow-vlae-kl-vlae"] < 0.5 * g["flow-vlae-kl-vae"]
+
+
+def test_the_lossy_code_pages_factorized_twin_is_within_the_seeds_spread(g):
+    # "its ELBO and L_200 differ from this VAE's by about half a nat, less than three of
+    # their combined standard errors over seeds"
+    lossy = glued("vlae/lossy_code")
+    for t in ("elbo", "lk"):
+        diff = g[f"flow-{t}-vae"] - lossy[f"lossy-{t}-w0"]
+        se = math.hypot(g[f"flow-{t}-se-vae"], lossy[f"lossy-{t}-se-w0"])
+        assert 0.3 < abs(diff) < 0.7 and abs(diff) < 3 * se, t
+
+
+def test_what_three_standard_errors_mean_with_three_seeds():
+    # "under a t distribution with two degrees of freedom, a two-sided p of about 0.1":
+    # P(|T| > t) = 1 - t / sqrt(t^2 + 2) for two degrees of freedom
+    assert abs((1 - 3 / math.sqrt(3**2 + 2)) - 0.1) < 0.01
+
+
+def test_what_to_remember_says_the_iaf_gains_are_within_noise(g):
+    # "while the IAF posterior's gains were within the noise of three seeds"
+    for t in ("elbo", "lk"):
+        assert abs(g[f"flow-gain-{t}-iaf"]) < 3 * g[f"flow-gain-{t}-se-iaf"]
 
 
 def test_every_encoder_spreads_its_codes_as_widely_as_its_prior(g):
