@@ -62,3 +62,28 @@ def test_the_committed_chapter_times_say_where_they_were_measured():
     for name in ("chapter_seconds.json", "chapter_warm_seconds.json"):
         measured = _record(RESULTS.parents[1] / "_ext" / name)["measured"]
         assert measured["date"] and measured["cpu"] and measured["commit"], name
+
+
+def test_the_training_of_the_published_models_is_summed_and_held_to_its_budget(tmp_path):
+    from bench.book import TARGETS, training_record
+
+    folder = tmp_path / "_build" / "html" / "_models"
+    assert training_record(tmp_path) == {"models": 0, "seconds": 0}  # no site built
+    folder.mkdir(parents=True)
+    manifest = {
+        "vae-a.npz": {"sha256": "0", "bytes": 1, "seconds": 700.5},
+        "vae-b.npz": {"sha256": "1", "bytes": 1, "seconds": 600.0},
+        "bounds-a.npz": {"sha256": "2", "bytes": 1, "seconds": None},  # a stored result
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    record = training_record(tmp_path)
+    assert record == {"models": 2, "seconds": 1300.5}
+
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    book = results["book"]
+    book["training"], book["targets"] = record, {**book["targets"], **TARGETS}
+    book["meets_targets"] = {**book["meets_targets"], "training": False}
+    row = next(line for line in report.markdown(results).splitlines() if "models the book" in line)
+    assert "| ≤ 1,200 s | 1300.5 s (2 models) | **no** |" in row
+    del book["training"]  # results from before the row: no row
+    assert "models the book" not in report.markdown(results)
