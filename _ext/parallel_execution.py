@@ -381,14 +381,24 @@ def cold_times_table(
         "waits for a model another is training adds to it, and a chapter runs somewhat "
         "faster alone than beside another that shares the memory bus."
     )
+    training = (cold_measured or {}).get("training_seconds")
+    models = (cold_measured or {}).get("trained_models")
+    trained = (
+        f" ({training:,.0f} s of it: the training time the {models} models record)"
+        if training and models
+        else ""
+    )
     if split:
         text += (
             f" With every model and result stored, the same chapters take {warm_total:,.0f} s"
             f" in all: the other {total - warm_total:,.0f} s "
             f"({100 * (total - warm_total) / total:.0f}%) of a clean start are, roughly (the "
-            "two columns come from builds on one and on every core), training the models "
-            "and computing the stored results (importance-weighted bounds, refitted encoders)."
+            "two columns come from builds on one and on every core), training the models"
+            f"{trained} and computing the stored results (importance-weighted bounds, "
+            "refitted encoders)."
         )
+    elif trained:
+        text += f" Training the {models} models takes {training:,.0f} s of the cold sum."
     return header, rows, text
 
 

@@ -90,10 +90,17 @@ def run_book(with_widgets: bool, on: dict) -> tuple[dict, dict | None]:
     if result.get("chapters"):  # the build executes the longest chapters first from these
         cold = {c["chapter"]: round(c["seconds"], 1) for c in result["chapters"]}
         measured = {key: on[key] for key in ("date", "cpu", "commit")}
+        training = result.get("training") or {}
         _write_times(
             machine.ROOT / "_ext" / "chapter_seconds.json",
             cold,
-            {**measured, "processes": 1, "build": "clean"},
+            {
+                **measured,
+                "processes": 1,
+                "build": "clean",
+                "training_seconds": round(training.get("seconds", 0.0), 1),
+                "trained_models": training.get("models", 0),
+            },
         )
         # Every chapter again, with nothing trained or computed anew: the appendix's warm
         # column. From any other run, none: never warm times beside another run's cold ones.

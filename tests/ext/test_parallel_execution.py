@@ -239,6 +239,15 @@ def test_the_cold_times_table_and_what_it_says(warm_on_record):
     assert "2 processes: 1,600 s" in text and "4 processes: 1,600 s" in text
     assert "1 process: 2,000 s" in text
     assert ("the other 1,900 s (95%)" in text) == split
+    assert "training time" not in text and "Training the" not in text  # none on record
+    on = {"training_seconds": 1234.5, "trained_models": 7}
+    text = cold_times_table(cold, warm, on)[2]
+    if split:
+        assert "training the models (1,234 s of it: the training time the 7 models record)" in (
+            text
+        )
+    else:
+        assert text.endswith(" Training the 7 models takes 1,234 s of the cold sum.")
 
 
 def test_a_short_chapter_shows_a_share_below_one_percent_not_zero():
