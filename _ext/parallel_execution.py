@@ -304,31 +304,41 @@ def book_cache_files(app) -> set[str]:
     return {name for r in cache.list_cache_records() for name in r.data.get("cache_files", [])}
 
 
+def execution_summary(ran: dict, wall: float, jobs: int) -> str:
+    """The last execution phase in a few sentences (:class:`ExecutionSummary`): ``ran`` the
+    seconds of each chapter it executed, ``wall`` its wall-clock time, ``jobs`` its
+    processes."""
+    if not ran:
+        return "No chapter has been executed by this build's cache yet."
+    serial, longest = sum(ran.values()), max(ran.values())
+    chapters = "1 chapter" if len(ran) == 1 else f"{len(ran)} chapters"
+    if jobs == 1:
+        return (
+            f"The last time chapters were executed, {chapters} ran in one process, in "
+            f"{wall:.0f} s of wall-clock time ({serial:.0f} s of execution, the sum of the "
+            "times in the table)."
+        )
+    return (
+        f"The last time chapters were executed, {chapters} ran in {jobs} processes in "
+        f"{wall:.0f} s of wall-clock time. The processes were busy for {serial:.0f} s in all "
+        f"(the sum of the chapters' times in the table), {serial / wall:.2f} times the "
+        "wall-clock time; one process alone would take somewhat less than that sum, since a "
+        "chapter runs faster when it does not share the memory bus with another "
+        "(bench/results.md measures both builds). With P processes the wall-clock time is at "
+        f"least the larger of the longest chapter ({longest:.0f} s) and the sum divided by P, "
+        "and a chapter that waits for a model another is training adds to it."
+    )
+
+
 class ExecutionSummary(Directive):
-    """The last execution phase in a few sentences: chapters, processes, wall-clock time,
-    the sum of the chapters' times, and the bound for P processes."""
+    """The last execution phase in a few sentences (:func:`execution_summary`)."""
 
     def run(self):
         env = self.state.document.settings.env
         folder = Path(env.mystnb_config.execution_cache_path or ".jupyter_cache")
         times = _saved_times(folder)
         ran = times.get("executed", {})
-        if not ran:
-            text = "No chapter has been executed by this build's cache yet."
-        else:
-            serial, wall, jobs = sum(ran.values()), times["wall_seconds"], times["jobs"]
-            longest = max(ran.values())
-            text = (
-                f"The last time chapters were executed, {len(ran)} of them ran in {jobs} "
-                f"processes in {wall:.0f} s of wall-clock time. The processes were busy for "
-                f"{serial:.0f} s in all (the sum of the chapters' times in the table), "
-                f"{serial / wall:.2f} times the wall-clock time; one process alone would take "
-                "somewhat less than that sum, since a chapter runs faster when it does not share "
-                "the memory bus with another (bench/results.md measures both builds). With P "
-                "processes the wall-clock time is at least the larger of the longest chapter "
-                f"({longest:.0f} s) and the sum divided by P, and a chapter that waits for a "
-                "model another is training adds to it."
-            )
+        text = execution_summary(ran, times.get("wall_seconds", 0.0), times.get("jobs", 1))
         return [nodes.paragraph(text=text)]
 
 

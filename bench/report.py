@@ -237,7 +237,7 @@ def _training_row(b: dict) -> list[list[str]]:
     return [
         [
             "training the models the book reads, clean build, one process",
-            f"≤ {b['targets']['training']:,.0f} s",
+            f"≤ {b['targets']['training']:.0f} s",
             f"{_s(training['seconds'])} ({training['models']} models)",
             _ok(b["meets_targets"]["training"]),
         ]

@@ -255,3 +255,22 @@ def test_a_short_chapter_shows_a_share_below_one_percent_not_zero():
 
     _, rows, _ = cold_times_table({"chapters/long": 2000.0, "chapters/short": 5.0}, {})
     assert [r[-1] for r in rows] == ["100%", "<1%", "100%"]
+
+
+def test_the_execution_summary_counts_chapters_and_processes_as_they_were():
+    from _ext.parallel_execution import execution_summary
+
+    assert (
+        execution_summary({}, 0.0, 2) == "No chapter has been executed by this build's cache yet."
+    )
+    one = execution_summary({"chapters/a": 6.4}, 7.2, 1)
+    assert one.startswith("The last time chapters were executed, 1 chapter ran in one process,")
+    assert "7 s of wall-clock time (6 s of execution" in one and "processes" not in one
+    many = execution_summary(
+        {"chapters/a": 600.0, "chapters/b": 500.0, "chapters/c": 900.0}, 1050.0, 2
+    )
+    assert many.startswith(
+        "The last time chapters were executed, 3 chapters ran in 2 processes in 1050 s"
+    )
+    assert "busy for 2000 s in all" in many and "1.90 times the wall-clock time" in many
+    assert "the longest chapter (900 s)" in many
