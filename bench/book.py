@@ -50,8 +50,8 @@ TARGETS = {
     "library_edit_overhead": 30.0,  # beyond the warm chapters' time divided by the processes
     "chapter": 150.0,  # the slowest chapter's cold execution, on one core
     "check": 120.0,  # make check, warm
-    # seconds: training the models the book reads, in the clean build on one process; the
-    # design's budget for the whole book is about 20 core-minutes
+    # seconds: training the models the book reads, in the clean build on one process (the
+    # book's training budget: about 20 core-minutes)
     "training": 1200.0,
 }
 #: make test from a fresh clone, idle, in seconds: 12 minutes, 15 since the paper's part

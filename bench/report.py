@@ -177,56 +177,53 @@ def _book_rows(b: dict) -> list[list]:
     edit, lib = b["chapter_edit"], b["library_edit"]
     edit_exec = sum(edit["executed"].values())
     slowest = b["chapters"][0] if b["chapters"] else {"chapter": "-", "seconds": None}
-    return (
+    rows = [
         [
-            [
-                f"clean build, {jobs} processes against 1: speed-up",
-                f"≥ {t['speedup']:g}",
-                f"{serial / parallel:.2f} ({_s(serial)} / {_s(parallel)})",
-                _ok(met["speedup"]),
-            ],
-            [
-                f"clean build with execution, {jobs} processes",
-                f"≤ {t['clean_build']:.0f} s",
-                _s(parallel),
-                _ok(met["clean_build"]),
-            ],
-            [
-                "rebuild, nothing changed",
-                f"≤ {t['rebuild']:.0f} s",
-                _s(b["rebuild"]["seconds"]),
-                _ok(met["rebuild"]),
-            ],
-            [
-                "rebuild after editing one chapter, beyond its execution",
-                f"≤ {t['chapter_edit_overhead']:.0f} s",
-                f"{_s(edit['seconds'] - edit_exec)} ({_s(edit['seconds'])} in all; executed: "
-                f"{', '.join(edit['executed']) or 'none'})",
-                _ok(met["chapter_edit"]),
-            ],
-            [
-                "rebuild after a library change that leaves training alone",
-                f"no model trained; ≤ warm sum / {jobs} + {t['library_edit_overhead']:.0f} s",
-                f"{len(lib['models_trained'])} models trained; {_s(lib['seconds'])} against "
-                f"{_s(lib['warm_sum_seconds'])} / {jobs} + {t['library_edit_overhead']:.0f} s",
-                _ok(met["library_edit"]),
-            ],
-            [
-                "slowest chapter, cold, one process",
-                f"≤ {t['chapter']:.0f} s",
-                f"{slowest['chapter']} {_s(slowest['seconds'])}",
-                _ok(met["chapter"]),
-            ],
-            [
-                "make check, warm",
-                f"≤ {t['check']:.0f} s",
-                _s(b["check"]["seconds"]) + ("" if not b["check"]["exit"] else " (it failed)"),
-                _ok(met["check"]),
-            ],
-        ]
-        + _first_check(b["check"])
-        + _training_row(b)
-    )
+            f"clean build, {jobs} processes against 1: speed-up",
+            f"≥ {t['speedup']:g}",
+            f"{serial / parallel:.2f} ({_s(serial)} / {_s(parallel)})",
+            _ok(met["speedup"]),
+        ],
+        [
+            f"clean build with execution, {jobs} processes",
+            f"≤ {t['clean_build']:.0f} s",
+            _s(parallel),
+            _ok(met["clean_build"]),
+        ],
+        [
+            "rebuild, nothing changed",
+            f"≤ {t['rebuild']:.0f} s",
+            _s(b["rebuild"]["seconds"]),
+            _ok(met["rebuild"]),
+        ],
+        [
+            "rebuild after editing one chapter, beyond its execution",
+            f"≤ {t['chapter_edit_overhead']:.0f} s",
+            f"{_s(edit['seconds'] - edit_exec)} ({_s(edit['seconds'])} in all; executed: "
+            f"{', '.join(edit['executed']) or 'none'})",
+            _ok(met["chapter_edit"]),
+        ],
+        [
+            "rebuild after a library change that leaves training alone",
+            f"no model trained; ≤ warm sum / {jobs} + {t['library_edit_overhead']:.0f} s",
+            f"{len(lib['models_trained'])} models trained; {_s(lib['seconds'])} against "
+            f"{_s(lib['warm_sum_seconds'])} / {jobs} + {t['library_edit_overhead']:.0f} s",
+            _ok(met["library_edit"]),
+        ],
+        [
+            "slowest chapter, cold, one process",
+            f"≤ {t['chapter']:.0f} s",
+            f"{slowest['chapter']} {_s(slowest['seconds'])}",
+            _ok(met["chapter"]),
+        ],
+        [
+            "make check, warm",
+            f"≤ {t['check']:.0f} s",
+            _s(b["check"]["seconds"]) + ("" if not b["check"]["exit"] else " (it failed)"),
+            _ok(met["check"]),
+        ],
+    ]
+    return rows + _first_check(b["check"]) + _training_row(b)
 
 
 def _training_row(b: dict) -> list[list[str]]:
