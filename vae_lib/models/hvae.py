@@ -263,14 +263,24 @@ class TwoLayerVAE(KLSchedule, LatentModel):
         return LossTerms(loss=-objective, terms={"objective": objective, **terms})
 
     # ------------------------------------------------------------------ inference
-    def _draw(self, x: np.ndarray, eps: np.ndarray) -> LayerDraw:
-        """One draw down the model's q on checked data, with the noise ``eps`` (N, K1 + K2)."""
+    def _encoded(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """What q computes from checked data before it draws anything: the same for every
+        draw, so computed once for all of them."""
+        raise NotImplementedError
+
+    def _draw(self, encoded: tuple[np.ndarray, ...], eps: np.ndarray) -> LayerDraw:
+        """One draw down the model's q from :meth:`_encoded`, with the noise ``eps``
+        (N, K1 + K2)."""
         raise NotImplementedError
 
     def _draws(self, x: np.ndarray, n: int, rng: np.random.Generator):
-        """``n`` draws of (z1, z2) ~ q for every example, one at a time."""
+        """``n`` draws of (z1, z2) ~ q for every example, one at a time; the encoder's pass
+        over x runs once."""
+        encoded = self._encoded(x)
         for _ in range(n):
-            yield self._draw(x, rng.standard_normal(self.noise_shape(len(x)), dtype=self.dtype))
+            yield self._draw(
+                encoded, rng.standard_normal(self.noise_shape(len(x)), dtype=self.dtype)
+            )
 
     def posterior_means(self, x, rng: np.random.Generator | None = None, n_samples: int = 64):
         r"""The posterior mean of each layer, E_q[z1 | x] and E_q[z2 | x], for active units.
@@ -305,7 +315,7 @@ class TwoLayerVAE(KLSchedule, LatentModel):
         Gaussian given the mean z2, or given nothing); shape (N, D)."""
         x = self.check_data(x)
         with np.errstate(**QUIET):
-            draw = self._draw(x, np.zeros(self.noise_shape(len(x)), self.dtype))
+            draw = self._draw(self._encoded(x), np.zeros(self.noise_shape(len(x)), self.dtype))
             mean = self.likelihood.mean(self.decoder.forward(draw.mean1))
         self.check_finite("the reconstruction", mean)
         return mean
@@ -417,18 +427,23 @@ class HVAE(TwoLayerVAE):
         """The encoder's two Gaussians, (μ̂1, log σ̂1², μ̂2, log σ̂2²): :meth:`bottom_up`."""
         return self.bottom_up(x)
 
-    def _posterior(self, x: np.ndarray, eps2: np.ndarray):
-        """One draw down the ladder on checked data: everything the ELBO's terms need."""
-        mu1_hat, logvar1_hat, mu2, logvar2 = self._bottom_up(x)
+    def _encoded(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The bottom-up pass, (μ̂1, log σ̂1², μ̂2, log σ̂2²)."""
+        return self._bottom_up(x)
+
+    def _posterior(self, bottom_up: tuple[np.ndarray, ...], eps2: np.ndarray):
+        """One draw down the ladder from the bottom-up pass: everything the ELBO's terms
+        need."""
+        mu1_hat, logvar1_hat, mu2, logvar2 = bottom_up
         z2 = mu2 + np.exp(0.5 * logvar2) * eps2
         mu_p, logvar_p = self._prior(z2)
         mu1, logvar1, _, _ = precision_weighted_merge_kernel(mu1_hat, logvar1_hat, mu_p, logvar_p)
         return z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1
 
-    def _draw(self, x: np.ndarray, eps: np.ndarray) -> LayerDraw:
+    def _draw(self, encoded: tuple[np.ndarray, ...], eps: np.ndarray) -> LayerDraw:
         """Down the ladder: both KL shares in closed form (the bottom one given z2)."""
         k1 = self.config.latent_dim
-        z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(x, eps[:, k1:])
+        z2, mu2, logvar2, mu_p, logvar_p, mu1, logvar1 = self._posterior(encoded, eps[:, k1:])
         z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
         return LayerDraw(
             z1=z1,
@@ -576,10 +591,14 @@ class BottomUpHVAE(TwoLayerVAE):
         self.check_finite("the top encoder's output", *out)
         return out
 
-    def _draw(self, x: np.ndarray, eps: np.ndarray) -> LayerDraw:
+    def _encoded(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """q(z1 | x)'s Gaussian, (μ̂1, log σ̂1²)."""
+        return self._bottom_encoder(x)
+
+    def _draw(self, encoded: tuple[np.ndarray, ...], eps: np.ndarray) -> LayerDraw:
         """Up the chain: z1 ~ q(z1 | x), then z2 ~ q(z2 | z1)."""
         k1 = self.config.latent_dim
-        mu1, logvar1 = self._bottom_encoder(x)
+        mu1, logvar1 = encoded
         z1 = mu1 + np.exp(0.5 * logvar1) * eps[:, :k1]
         mu2, logvar2 = self._top_encoder(z1)
         z2 = mu2 + np.exp(0.5 * logvar2) * eps[:, k1:]
