@@ -293,9 +293,8 @@ def repeat_rows(batch, copies):
 def test_log_weights_at_k_1_average_to_the_elbo(name):
     n, k, copies = 3, 20_000, 100
     model = make(name)
-    # k draws of each of n examples: k / copies draws of each of its copies, so that one
-    # call draws for n · copies rows at once (the same draws a row-by-row loop would make,
-    # in a hundredth of the calls)
+    # k independent draws of each of n examples, made as k / copies draws of each of its
+    # copies: the same statistics as k draws of the example, in a hundredth of the calls
     x = repeat_rows(data(n, name=name), copies)
     log_w = model.log_weights(x, k // copies, np.random.default_rng(4))
     assert log_w.shape == (k // copies, n * copies) and log_w.dtype == np.float64
