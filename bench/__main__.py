@@ -7,7 +7,8 @@ PyTorch), ``coding`` (the bits-back coder's speed), ``book`` (build times), ``wi
 ``test`` (``make test`` in a fresh clone of ``HEAD``) and ``loaded_test`` (the same while
 ``--busy`` other processes keep cores busy). ``--skip`` leaves parts out; their
 last results are then carried over from the existing results.json, marked with the date
-they were taken.
+they were taken and the pace of their run (:mod:`bench.pace`, measured at the start and the
+end of every run), so that a figure from another day can be read against this run's.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ def run_vlae(epochs: int) -> dict:
 def run_coding(images: int) -> dict:
     """The bits-back coder's speed (``python -m bench.coding``), one thread."""
     return run_part("coding", 1, "--images", images)
+
+
+def run_pace() -> dict:
+    """The machine's pace now (``python -m bench.pace``), one thread."""
+    return run_part("pace", 1, "--epochs", 5)
 
 
 def merge_quality(results: dict) -> None:
@@ -154,6 +160,8 @@ def main(argv=None) -> None:
         previous = json.loads((args.out / "results.json").read_text())
     results = {"machine": machine.describe()}
     date = results["machine"]["date"]
+    print("pace: the reference work, before ...", flush=True)
+    pace = {"start": run_pace()}
 
     if "training" not in skip:
         print(f"training: {args.runs} runs x {args.epochs} epochs per model ...", flush=True)
@@ -185,6 +193,9 @@ def main(argv=None) -> None:
         print(f"loaded_test: make test beside {args.busy} busy processes ...", flush=True)
         keep = HERE / "test-loaded.log"
         results["loaded_test"] = book.measure_fresh_test(keep=keep, busy=args.busy)
+    print("pace: the reference work, after ...", flush=True)
+    pace["end"] = run_pace()
+    results["machine"]["pace"] = pace
     for part in PARTS:
         if part not in results and previous.get(part):
             carried = dict(previous[part])
@@ -194,8 +205,10 @@ def main(argv=None) -> None:
             carried.setdefault("cpu", previous["machine"]["cpu"])
             results[part] = carried
         elif part in results:
-            # each part keeps the processor it ran on: the runs may be on different machines
+            # each part keeps the processor it ran on, and the pace of its run: the runs may
+            # be on different machines, or on the same one at another speed
             results[part]["date"], results[part]["cpu"] = date, results["machine"]["cpu"]
+            results[part]["pace"] = pace
 
     merge_quality(results)
     md, js = report.write(results, args.out)

@@ -47,8 +47,24 @@ def _machine(m: dict) -> list[str]:
                 f"PyTorch: {threads['torch']})",
             ]
         )
+    if m.get("pace"):
+        rows.append(["pace (bench/pace.py), start → end of the run", _pace(m["pace"])])
     rows.append(["commit", m["commit"]])
     return _table(["", ""], rows)
+
+
+def _pace(pace: dict) -> str:
+    """A run's pace, start → end: the reference VAE epoch and the matrix product's rate."""
+    start, end = pace["start"], pace["end"]
+    return (
+        f"VAE epoch {start['vae_epoch']:.3f} s → {end['vae_epoch']:.3f} s; 1024² product "
+        f"{start['product_gflops']:.0f} → {end['product_gflops']:.0f} GFLOP/s"
+    )
+
+
+def _epoch(pace: dict) -> float:
+    """A run's reference VAE epoch, in seconds: the mean of its start and end."""
+    return (pace["start"]["vae_epoch"] + pace["end"]["vae_epoch"]) / 2
 
 
 def _training(t: dict) -> list[str]:
@@ -694,7 +710,11 @@ def markdown(results: dict) -> str:
         "## Machine",
         "",
         "The machine of this run. A section carried over from an earlier run names the "
-        "processor it ran on.",
+        "processor it ran on and, when on record, that run's pace: unchanged chapters have "
+        "taken 40% longer in one run than in another a few hours before on this kind of "
+        "virtual machine, so a figure from another run is read against the two paces "
+        "(bench/pace.py: one epoch of the overview page's VAE, and a matrix product, at the "
+        "start and the end of each run).",
         "",
     ] + _machine(m)
     sections = (
@@ -712,10 +732,14 @@ def markdown(results: dict) -> str:
             continue
         if part.get("carried_over_from"):
             on = f", on {part['cpu']}" if part.get("cpu") else ""
-            lines += [
-                f"*(The next section is from the run of {part['carried_over_from']}{on}.)*",
-                "",
-            ]
+            paced = ""
+            if part.get("pace") and m.get("pace"):
+                paced = (
+                    f"; its reference VAE epoch took {_epoch(part['pace']):.3f} s, this run's "
+                    f"{_epoch(m['pace']):.3f} s"
+                )
+            run = f"{part['carried_over_from']}{on}{paced}"
+            lines += [f"*(The next section is from the run of {run}.)*", ""]
         lines += section(part)
     return "\n".join(lines).rstrip() + "\n"
 

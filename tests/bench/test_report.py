@@ -87,3 +87,44 @@ def test_the_training_of_the_published_models_is_summed_and_held_to_its_budget(t
     assert "| ≤ 1200 s | 1300.5 s (2 models) | **no** |" in row
     del book["training"]  # results from before the row: no row
     assert "models the book" not in report.markdown(results)
+
+
+def test_the_report_gives_each_run_its_pace():
+    """The machine table shows this run's pace; a section carried over from a run whose pace
+    is on record sets that run's reference epoch beside this run's."""
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    pace = {
+        "start": {"vae_epoch": 0.2, "product_gflops": 130.0},
+        "end": {"vae_epoch": 0.3, "product_gflops": 120.0},
+    }
+    results["machine"] = {**results["machine"], "pace": pace}
+    earlier = {
+        "start": {"vae_epoch": 0.1, "product_gflops": 131.0},
+        "end": {"vae_epoch": 0.2, "product_gflops": 129.0},
+    }
+    results["coding"] = {
+        **results["coding"],
+        "carried_over_from": "2026-01-02 03:04 UTC",
+        "cpu": "Processor X",
+        "pace": earlier,
+    }
+    results["vlae"] = {**results["vlae"], "carried_over_from": "2026-01-01 00:00 UTC"}
+    results["vlae"].pop("pace", None)
+    md = report.markdown(results)
+    assert (
+        "| pace (bench/pace.py), start → end of the run | VAE epoch 0.200 s → 0.300 s; 1024² "
+        "product 130 → 120 GFLOP/s |"
+    ) in md
+    assert (
+        "*(The next section is from the run of 2026-01-02 03:04 UTC, on Processor X; its "
+        "reference VAE epoch took 0.150 s, this run's 0.250 s.)*"
+    ) in md
+    # a run with no pace on record says only where it ran
+    assert f"from the run of 2026-01-01 00:00 UTC, on {results['vlae']['cpu']}.)*" in md
+
+
+def test_the_pace_is_one_epoch_of_the_reference_vae_and_a_product_rate():
+    from bench import pace
+
+    assert 0 < pace.vae_epoch_seconds(epochs=1) < 60
+    assert pace.product_gflops(n=64, repeats=3) > 0
