@@ -342,6 +342,40 @@ def _test(t: dict) -> list[str]:
     ]
 
 
+#: The phase of ``make test`` in which the chapters execute (``bench.book.TEST_PHASES``).
+EXECUTION_PHASE = "book: assets, then the chapters' execution"
+
+
+def _room_for_training(t: dict, b: dict | None) -> list[str]:
+    """What the fresh clone's target leaves for training, when the book was measured in the
+    same run: the other phases as they took, and the chapters' work (the one-process sum of
+    the clean build) done at the rate the execution phase did it."""
+    if not b or not b.get("chapters") or not b.get("training") or "phases" not in t:
+        return []
+    if b.get("carried_over_from") != t.get("carried_over_from"):
+        return []
+    execution = next((p["seconds"] for p in t["phases"] if p["phase"] == EXECUTION_PHASE), None)
+    if not execution:
+        return []
+    other = sum(p["seconds"] for p in t["phases"] if p["phase"] != EXECUTION_PHASE)
+    work = sum(c["seconds"] or 0 for c in b["chapters"])  # core-seconds
+    training = b["training"]["seconds"]
+    rate = work / execution  # core-seconds of chapters per second of the phase
+    room = max(0.0, (t["target"] - other) * rate - (work - training))
+    return [
+        f"**What the target leaves for training.** The phase that executes the chapters took "
+        f"{execution:,.1f} s for the {work:,.1f} core-seconds of chapters of the clean build "
+        f"above (its one-process sum): {rate:.2f} core-seconds a second. The other phases "
+        f"took {other:,.1f} s. At that rate the {t['target']:.0f} s target leaves "
+        f"{(t['target'] - other) * rate:,.0f} core-seconds for the chapters. Without their "
+        f"training they take {work - training:,.1f} (evaluation, figures, frames: all they "
+        f"compute but the models), which leaves {room:,.0f} core-seconds for training, of the "
+        f"{training:,.1f} the book's models take. With no training at all, make test would "
+        f"take about {other + (work - training) / rate:,.0f} s.",
+        "",
+    ]
+
+
 def _phases(t: dict) -> list[str]:
     """The phases of a make test run, with how busy the cores were in each (older results
     lack them)."""
@@ -741,6 +775,8 @@ def markdown(results: dict) -> str:
             run = f"{part['carried_over_from']}{on}{paced}"
             lines += [f"*(The next section is from the run of {run}.)*", ""]
         lines += section(part)
+        if key == "test":
+            lines += _room_for_training(part, results.get("book"))
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -128,3 +128,33 @@ def test_the_pace_is_one_epoch_of_the_reference_vae_and_a_product_rate():
 
     assert 0 < pace.vae_epoch_seconds(epochs=1) < 60
     assert pace.product_gflops(n=64, repeats=3) > 0
+
+
+def test_the_report_says_what_the_fresh_clones_target_leaves_for_training():
+    """The other phases as they took, the chapters' one-process work at the rate the
+    execution phase did it: what is left of the target is the room for training."""
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    book, test = results["book"], results["test"]
+    for part in (book, test):
+        part.pop("carried_over_from", None)
+    book["chapters"] = [{"chapter": "a", "seconds": 700.0}, {"chapter": "b", "seconds": 300.0}]
+    book["training"] = {"models": 3, "seconds": 600.0}
+    test["target"] = 900.0
+    test["phases"] = [
+        {"phase": "install", "seconds": 100.0, "cores_busy": 0.5},
+        {"phase": report.EXECUTION_PHASE, "seconds": 500.0, "cores_busy": 1.0},
+        {"phase": "book and site tests", "seconds": 200.0, "cores_busy": 1.0},
+    ]
+    md = report.markdown(results)
+    # 1,000 core-seconds in 500 s: 2 a second; 900 - 300 s leaves 1,200 core-seconds, of which
+    # the chapters without training take 400; with no training, 300 s + 400 / 2
+    assert "took 500.0 s for the 1,000.0 core-seconds of chapters" in md
+    assert "2.00 core-seconds a second. The other phases took 300.0 s." in md
+    assert "the 900 s target leaves 1,200 core-seconds for the chapters" in md
+    assert "Without their training they take 400.0 (" in md
+    assert "leaves 800 core-seconds for training, of the 600.0 the book's models take" in md
+    assert "With no training at all, make test would take about 500 s." in md
+
+    # measured in different runs, the two are not set side by side
+    test["carried_over_from"] = "2026-01-01 00:00 UTC"
+    assert "What the target leaves for training" not in report.markdown(results)
