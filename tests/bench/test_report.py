@@ -139,7 +139,7 @@ def test_the_report_says_what_the_fresh_clones_target_leaves_for_training():
         part.pop("carried_over_from", None)
     book["chapters"] = [{"chapter": "a", "seconds": 700.0}, {"chapter": "b", "seconds": 300.0}]
     book["training"] = {"models": 3, "seconds": 600.0}
-    test["target"] = 900.0
+    test["target"], test["exit"] = 900.0, 0
     test["phases"] = [
         {"phase": "install", "seconds": 100.0, "cores_busy": 0.5},
         {"phase": report.EXECUTION_PHASE, "seconds": 500.0, "cores_busy": 1.0},
@@ -152,9 +152,16 @@ def test_the_report_says_what_the_fresh_clones_target_leaves_for_training():
     assert "2.00 core-seconds a second. The other phases took 300.0 s." in md
     assert "the 900 s target leaves 1,200 core-seconds for the chapters" in md
     assert "Without their training they take 400.0 (" in md
-    assert "leaves 800 core-seconds for training, of the 600.0 the book's models take" in md
+    assert "leaves 800 core-seconds for training; the book's models take 600.0." in md
     assert "With no training at all, make test would take about 500 s." in md
+    row = next(line for line in md.splitlines() if line.startswith("| make test, fresh clone |"))
+    assert (
+        "(exit 0); with no model trained about 500 s: the target leaves 800 core-seconds for "
+        "training (the models take 600) |"
+    ) in row
 
     # measured in different runs, the two are not set side by side
     test["carried_over_from"] = "2026-01-01 00:00 UTC"
-    assert "What the target leaves for training" not in report.markdown(results)
+    md = report.markdown(results)
+    assert "What the target leaves for training" not in md
+    assert "with no model trained" not in md
