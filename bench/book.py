@@ -274,13 +274,16 @@ def measure(keep: Path | None = None, after_build=None) -> dict:
 BUSY = "while True: pass"
 
 
+#: The phase of ``make test`` in which the chapters execute (the report weighs it).
+EXECUTION_PHASE = "book: assets, then the chapters' execution"
+
 #: The phases of ``make test``, each starting at the first output line that matches its
 #: pattern (what make echoes before a recipe line, or what the build prints at its end).
 TEST_PHASES = (
     ("install", None),
     ("lint", re.compile(r"^make lint$")),
     ("library tests", re.compile(r"-m pytest .*--ignore=tests/book")),
-    ("book: assets, then the chapters' execution", re.compile(r"^make book$")),
+    (EXECUTION_PHASE, re.compile(r"^make book$")),
     ("book: Sphinx reads and writes", re.compile(r"^executed \d+ notebooks? in ")),
     ("browser", re.compile(r"^The book is in ")),
     ("book and site tests", re.compile(r"-m pytest .*tests/book tests/site")),

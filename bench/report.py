@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .book import EXECUTION_PHASE
+
 
 def _ok(flag) -> str:
     return "n/a" if flag is None else ("yes" if flag else "**no**")
@@ -340,10 +342,6 @@ def _test(t: dict) -> list[str]:
         "",
         *_phases(t),
     ]
-
-
-#: The phase of ``make test`` in which the chapters execute (``bench.book.TEST_PHASES``).
-EXECUTION_PHASE = "book: assets, then the chapters' execution"
 
 
 def _training_room(t: dict, b: dict | None) -> dict | None:
