@@ -369,6 +369,7 @@ def _training_room(t: dict, b: dict | None) -> dict | None:
         "for_chapters": for_chapters,
         "room": max(0.0, for_chapters - (work - training)),
         "untrained_seconds": other + (work - training) / rate,
+        "budget": b.get("targets", {}).get("training"),
     }
 
 
@@ -397,7 +398,13 @@ def _room_for_training(t: dict, b: dict | None) -> list[str]:
         f"training they take {r['work'] - r['training']:,.1f} (evaluation, figures, frames: "
         f"all they compute but the models), which leaves {r['room']:,.0f} core-seconds for "
         f"training; the book's models take {r['training']:,.1f}. With no training at "
-        f"all, make test would take about {r['untrained_seconds']:,.0f} s.",
+        f"all, make test would take about {r['untrained_seconds']:,.0f} s"
+        + (
+            f"; with the {r['budget']:,.0f} core-seconds the book's training may take, about "
+            f"{r['untrained_seconds'] + r['budget'] / r['rate']:,.0f} s."
+            if r["budget"]
+            else "."
+        ),
         "",
     ]
 

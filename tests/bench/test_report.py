@@ -153,7 +153,13 @@ def test_the_report_says_what_the_fresh_clones_target_leaves_for_training():
     assert "the 900 s target leaves 1,200 core-seconds for the chapters" in md
     assert "Without their training they take 400.0 (" in md
     assert "leaves 800 core-seconds for training; the book's models take 600.0." in md
-    assert "With no training at all, make test would take about 500 s." in md
+    # at the training budget of 1,200 core-seconds: 500 s + 1,200 / 2
+    book["targets"] = {**book["targets"], "training": 1200.0}
+    md = report.markdown(results)
+    assert (
+        "With no training at all, make test would take about 500 s; with the 1,200 "
+        "core-seconds the book's training may take, about 1,100 s."
+    ) in md
     row = next(line for line in md.splitlines() if line.startswith("| make test, fresh clone |"))
     assert (
         "(exit 0); with no model trained about 500 s: the target leaves 800 core-seconds for "
