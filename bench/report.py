@@ -358,18 +358,22 @@ def _training_room(t: dict, b: dict | None) -> dict | None:
     other = sum(p["seconds"] for p in t["phases"] if p["phase"] != EXECUTION_PHASE)
     work = sum(c["seconds"] or 0 for c in b["chapters"])  # core-seconds
     training = b["training"]["seconds"]
+    untrained = work - training  # what the chapters compute but the models
     rate = work / execution  # core-seconds of chapters per second of the phase
     for_chapters = (t["target"] - other) * rate
+    budget = b.get("targets", {}).get("training")
     return {
         "execution": execution,
         "other": other,
         "work": work,
         "training": training,
+        "untrained": untrained,
         "rate": rate,
         "for_chapters": for_chapters,
-        "room": max(0.0, for_chapters - (work - training)),
-        "untrained_seconds": other + (work - training) / rate,
-        "budget": b.get("targets", {}).get("training"),
+        "room": max(0.0, for_chapters - untrained),
+        "untrained_seconds": other + untrained / rate,
+        "budget": budget,
+        "budget_seconds": other + (untrained + budget) / rate if budget else None,
     }
 
 
@@ -395,13 +399,13 @@ def _room_for_training(t: dict, b: dict | None) -> list[str]:
         f"clean build above (its one-process sum): {r['rate']:.2f} core-seconds a second. The "
         f"other phases took {r['other']:,.1f} s. At that rate the {t['target']:.0f} s target "
         f"leaves {r['for_chapters']:,.0f} core-seconds for the chapters. Without their "
-        f"training they take {r['work'] - r['training']:,.1f} (evaluation, figures, frames: "
+        f"training they take {r['untrained']:,.1f} (evaluation, figures, frames: "
         f"all they compute but the models), which leaves {r['room']:,.0f} core-seconds for "
         f"training; the book's models take {r['training']:,.1f}. With no training at "
         f"all, make test would take about {r['untrained_seconds']:,.0f} s"
         + (
             f"; with the {r['budget']:,.0f} core-seconds the book's training may take, about "
-            f"{r['untrained_seconds'] + r['budget'] / r['rate']:,.0f} s."
+            f"{r['budget_seconds']:,.0f} s."
             if r["budget"]
             else "."
         ),
@@ -790,7 +794,7 @@ def markdown(results: dict) -> str:
         ("coding", _coding),
         ("book", _book),
         ("widgets", _widgets),
-        ("test", _test),
+        ("test", lambda t: _test(t) + _room_for_training(t, results.get("book"))),
         ("loaded_test", _loaded_test),
     )
     for key, section in sections:
@@ -808,8 +812,6 @@ def markdown(results: dict) -> str:
             run = f"{part['carried_over_from']}{on}{paced}"
             lines += [f"*(The next section is from the run of {run}.)*", ""]
         lines += section(part)
-        if key == "test":
-            lines += _room_for_training(part, results.get("book"))
     return "\n".join(lines).rstrip() + "\n"
 
 
