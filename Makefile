@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HTML   := _build/html
 ASSETS := _assets/vendor/VERSIONS.txt
 
-.PHONY: book test check assets lint format serve bench clean
+.PHONY: book test chromium-start check assets lint format serve bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,17 +41,21 @@ book: $(STAMP) $(ASSETS)
 ## process that runs out of tests takes half of another's (--dist worksteal), so that none
 ## waits alone at the end. The book's tests run one process per core; the library's one more,
 ## as many of them wait on a socket or a subprocess with the core idle (93 s -> 82 s on two
-## cores). The book's tests list their slowest twenty.
+## cores). The book's tests list their slowest twenty. A missing chromium starts installing
+## in the background first, so that apt's download and unpacking overlap the rest.
 PYTEST     := $(ONE_BLAS_THREAD) $(PY) -m pytest --dist worksteal -q
 CORES      := $(shell nproc 2>/dev/null || echo 2)
 LIB_TESTS  := $(PYTEST) -n $(shell expr $(CORES) + 1) tests --ignore=tests/book --ignore=tests/site
 BOOK_TESTS := $(PYTEST) -n $(CORES)
-test: $(STAMP)
+test: chromium-start $(STAMP)
 	$(MAKE) lint
 	$(LIB_TESTS)
 	$(MAKE) book
 	@scripts/ensure_chromium.sh
 	$(BOOK_TESTS) --durations=20 tests/book tests/site
+
+chromium-start:
+	@scripts/ensure_chromium.sh --start
 
 ## check: the everyday loop: lint, the library's tests, and the claims tests of the chapters
 ## whose execution is stored and current (others are skipped, and say so); no build
