@@ -4,6 +4,7 @@ import pytest
 from executed import glued, over_seeds
 
 RUNS = ("none", "warmup")
+KL_USED = 0.1  # nats: a top unit "in use" carries more than a tenth of a nat
 
 
 @pytest.fixture(scope="module")
@@ -39,19 +40,25 @@ def test_the_top_layer_keeps_more_units_with_warm_up(g):
         assert 0 <= g[f"hvae-kl2-off-max-{run}"] < 0.01  # "less than a hundredth of a nat"
 
 
-def test_one_unit_in_each_run_sits_at_the_threshold(g):
+def test_one_unit_sits_at_the_threshold_without_warm_up(g):
+    # without warm-up one active unit is "right at" the threshold 0.01 of the variance test,
+    # carrying "next to nothing"; counted by KL above a tenth of a nat, it drops out, and only it
+    assert 0.01 < g["hvae-edge-var-none"] < 0.012
+    assert g["hvae-edge-kl-none"] < 0.01
+    assert g["hvae-used2-none"] == g["hvae-active2-none"] - 1
+    # with warm-up the active unit nearest the threshold is "far above it", and in use
+    assert g["hvae-edge-var-warmup"] > 0.1 and g["hvae-edge-kl-warmup"] > KL_USED
+    assert g["hvae-used2-warmup"] == g["hvae-active2-warmup"]
     for run in RUNS:
-        # "right at" the threshold 0.01 of the variance test, carrying "next to nothing"
-        assert 0.01 < g[f"hvae-edge-var-{run}"] < 0.012
-        assert g[f"hvae-edge-kl-{run}"] < 0.01
-        # counted by KL above a tenth of a nat, that unit drops out, and only it
-        assert g[f"hvae-used2-{run}"] == g[f"hvae-active2-{run}"] - 1
-        assert g[f"hvae-used-min-kl-{run}"] > 0.1
+        assert g[f"hvae-used-min-kl-{run}"] > KL_USED
     assert 0 < g["hvae-used2-none"] < g["hvae-used2-warmup"] < g["hvae-k2"]
-    # the figure's alt text: without warm-up two units in use, with warm-up six, the sixth
-    # carrying "about a tenth of a nat"
+    # the figure's alt text: without warm-up two units in use, "about two nats each"; with
+    # warm-up six, "between about half a nat and a few nats"; the rest "less than a hundredth"
     assert g["hvae-used2-none"] == 2 and g["hvae-used2-warmup"] == 6
-    assert g["hvae-used-min-kl-warmup"] < 0.2
+    assert g["hvae-active2-none"] == 3 and g["hvae-active2-warmup"] == 6
+    assert 1.5 < g["hvae-used-min-kl-none"] <= g["hvae-used-max-kl-none"] < 2.5
+    assert 0.3 < g["hvae-used-min-kl-warmup"] < 0.7
+    assert g["hvae-used-max-kl-warmup"] < 5
 
 
 def test_the_warm_up_model_is_better_by_elbo_and_likelihood(g):
@@ -125,16 +132,22 @@ def test_the_recon_gain_pays_for_the_kl(g):
         )
 
 
-@pytest.mark.parametrize("key", ["diff-used2", "diff-kl2", "diff-top-share"])
+@pytest.mark.parametrize("key", ["diff-used2", "diff-top-share"])
 def test_positive_with_every_seed_but_not_established(g, key):
-    # "with every seed, but by amounts that vary too much to be sure of ... within three
-    # standard errors of zero"
+    # "with every seed ... within three standard errors of zero"
     mean, se, per_seed = _over_seeds(g, key)
     assert all(v > 0 for v in per_seed)
     assert mean < 3 * se
     if key != "diff-top-share":
         # "the first seed's gain ... were the largest of the three"
         assert per_seed[0] == max(per_seed)
+
+
+def test_the_top_layers_kl_rises_with_every_seed_only_just_beyond_three_errors(g):
+    mean, se, per_seed = _over_seeds(g, "diff-kl2")
+    assert all(v > 0 for v in per_seed)
+    assert 3 * se < mean < 3.5 * se  # "only just beyond three"
+    assert per_seed[0] == max(per_seed)  # "the first seed's gain ... the largest of the three"
 
 
 def test_the_top_code_predicts_the_digit_better_for_two_seeds_and_worse_for_one(g):
@@ -144,12 +157,11 @@ def test_the_top_code_predicts_the_digit_better_for_two_seeds_and_worse_for_one(
 
 
 def test_the_gain_and_the_surviving_units_depend_on_the_seed(g):
-    # the bottom layer's gain is "almost the same amount each time"
-    kl1 = [g[f"hvae-seeds-diff-kl1-{s}"] for s in SEEDS]
-    assert max(kl1) - min(kl1) < 0.1 * min(kl1)
-    # the ELBO gains differ by more than a factor of two
+    # the ELBO gains "depend on the training seed"; the top layer's "vary most"
     elbo = [g[f"hvae-seeds-diff-elbo-{s}"] for s in SEEDS]
-    assert max(elbo) > 2 * min(elbo)
+    assert max(elbo) > 1.5 * min(elbo)
+    kl2 = [g[f"hvae-seeds-diff-kl2-{s}"] for s in SEEDS]
+    assert max(kl2) / min(kl2) > max(elbo) / min(elbo)
     for run in ("none", "warmup"):
         used = [g[f"hvae-seeds-used2-{run}-{s}"] for s in SEEDS]
         assert len(set(used)) > 1

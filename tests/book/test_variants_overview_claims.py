@@ -1,5 +1,6 @@
 """What the page "VAE variants, side by side" says about its table."""
 
+import functools
 import math
 
 import pytest
@@ -29,8 +30,11 @@ def test_importance_bounds_do_not_fall_with_k_and_are_at_least_the_elbo(g):
     for row in ROWS:
         l1, l10, lk = (value(g, row, k) for k in ("L1", "L10", "lk"))
         if row == VQVAE:  # a point-mass q: every L_K is the ELBO
-            assert l1 == pytest.approx(lk, abs=1e-9) and l10 == pytest.approx(lk, abs=1e-9)
-            assert lk == pytest.approx(value(g, row, "elbo"), abs=1e-9)
+            # equal up to float32 rounding: the bounds and the ELBO take different paths
+            # through the decoder, whose products round differently on different CPUs
+            same = functools.partial(pytest.approx, rel=1e-7)
+            assert l1 == same(lk) and l10 == same(lk)
+            assert lk == same(value(g, row, "elbo"))
         else:
             assert l1 < l10 < lk
             assert lk > value(g, row, "elbo")

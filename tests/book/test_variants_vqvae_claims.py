@@ -115,10 +115,10 @@ def test_reconstructions(g):
         mean, se, _ = _over_seeds(g, key)
         assert mean > 3 * se > 0
     # "restarts are ahead of random init by ..., less than three standard errors from zero:
-    # with one seed the two are level"
+    # the seeds disagree on how much"
     mean, se, per_seed = _over_seeds(g, "recon-restart-minus-random")
-    assert abs(mean) < 3 * se
-    assert abs(per_seed[1]) < 0.5
+    assert 0 < mean < 3 * se
+    assert max(per_seed) > 3 * min(per_seed) > 0
     # restarts "do not reconstruct better" than the encoder initialisation: "ahead by ...,
     # with a sign that changes between seeds"
     mean, se, per_seed = _over_seeds(g, "recon-encoder-minus-restart")

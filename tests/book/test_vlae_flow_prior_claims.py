@@ -151,13 +151,13 @@ def test_the_vlae_with_the_af_prior(g):
 
 
 def test_the_lossy_code_pages_factorized_twin_is_within_the_seeds_spread(g):
-    # "its ELBO and L_200 differ from this VAE's by about half a nat, less than three of
+    # "its ELBO and L_200 are a few tenths of a nat below this VAE's, less than three of
     # their combined standard errors over seeds"
     lossy = glued("vlae/lossy_code")
     for t in ("elbo", "lk"):
-        diff = g[f"flow-{t}-vae"] - lossy[f"lossy-{t}-w0"]  # "about half a nat below"
+        diff = g[f"flow-{t}-vae"] - lossy[f"lossy-{t}-w0"]
         se = math.hypot(g[f"flow-{t}-se-vae"], lossy[f"lossy-{t}-se-w0"])
-        assert 0.3 < diff < 0.7 and diff < 3 * se, t
+        assert 0.1 < diff < 0.9 and diff < 3 * se, t
 
 
 def test_what_three_standard_errors_mean_with_three_seeds():
