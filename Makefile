@@ -8,6 +8,20 @@ ASSETS := _assets/vendor/VERSIONS.txt
 
 .PHONY: book test chromium-start check assets lint format serve bench clean
 
+## One arithmetic on every x86-64 machine with AVX2 and FMA. OpenBLAS and numpy choose their
+## kernels by the CPU, and an AVX-512 kernel rounds differently from an AVX2 one: a last bit
+## that thirty epochs of training turn into another model, so that the same commit built on
+## two machines showed different numbers, and claims true on one were false on the other.
+## Everything make runs therefore uses the AVX2 kernels, whatever the CPU: the book's numbers
+## are the same wherever it is built (an AVX-512 machine gives up some speed for it).
+## Elsewhere (no AVX2, or not x86-64) the libraries choose, as they would.
+X86_AVX2 := $(shell [ "$$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo \
+                    && grep -qw fma /proc/cpuinfo && echo yes)
+ifeq ($(X86_AVX2),yes)
+export OPENBLAS_CORETYPE := Haswell
+export NPY_DISABLE_CPU_FEATURES := X86_V4 AVX512_ICL AVX512_SPR
+endif
+
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -30,20 +44,6 @@ $(ASSETS): package.json package-lock.json scripts/vendor_assets.py
 ## while they wait for a core).
 JOBS ?= 0
 ONE_BLAS_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-
-## One arithmetic on every x86-64 machine with AVX2 and FMA. OpenBLAS and numpy choose their
-## kernels by the CPU, and an AVX-512 kernel rounds differently from an AVX2 one: a last bit
-## that thirty epochs of training turn into another model, so that the same commit built on
-## two machines showed different numbers, and claims true on one were false on the other.
-## Everything make runs therefore uses the AVX2 kernels, whatever the CPU: the book's numbers
-## are the same wherever it is built (an AVX-512 machine gives up some speed for it).
-## Elsewhere (no AVX2, or not x86-64) the libraries choose, as they would.
-X86_AVX2 := $(shell [ "$$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo \
-                    && grep -qw fma /proc/cpuinfo && echo yes)
-ifeq ($(X86_AVX2),yes)
-export OPENBLAS_CORETYPE := Haswell
-export NPY_DISABLE_CPU_FEATURES := X86_V4 AVX512_ICL AVX512_SPR
-endif
 book: $(STAMP) $(ASSETS)
 	BOOK_JOBS=$(JOBS) $(ONE_BLAS_THREAD) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is in $(HTML)/index.html (run 'make serve' to browse it)."
