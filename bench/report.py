@@ -370,7 +370,7 @@ def _training_room(t: dict, b: dict | None) -> dict | None:
         "untrained": untrained,
         "rate": rate,
         "for_chapters": for_chapters,
-        "room": max(0.0, for_chapters - untrained),
+        "room": for_chapters - untrained,  # negative: over the target with no training
         "untrained_seconds": other + untrained / rate,
         "budget": budget,
         "budget_seconds": other + (untrained + budget) / rate if budget else None,
@@ -383,8 +383,18 @@ def _untrained(t: dict, b: dict | None) -> str:
     if r is None:
         return ""
     return (
-        f"; with no model trained about {r['untrained_seconds']:,.0f} s: the target leaves "
-        f"{r['room']:,.0f} core-seconds for training (the models take {r['training']:,.0f})"
+        f"; with no model trained about {r['untrained_seconds']:,.0f} s: {_room_text(r)} "
+        f"(the models take {r['training']:,.0f})"
+    )
+
+
+def _room_text(r: dict) -> str:
+    """The target's room for training, or by how much the chapters exceed it without any."""
+    if r["room"] >= 0:
+        return f"the target leaves {r['room']:,.0f} core-seconds for training"
+    return (
+        f"the target leaves nothing for training, and the chapters without it exceed its "
+        f"share by {-r['room']:,.0f} core-seconds"
     )
 
 
@@ -400,8 +410,8 @@ def _room_for_training(t: dict, b: dict | None) -> list[str]:
         f"other phases took {r['other']:,.1f} s. At that rate the {t['target']:.0f} s target "
         f"leaves {r['for_chapters']:,.0f} core-seconds for the chapters. Without their "
         f"training they take {r['untrained']:,.1f} (evaluation, figures, frames: "
-        f"all they compute but the models), which leaves {r['room']:,.0f} core-seconds for "
-        f"training; the book's models take {r['training']:,.1f}. With no training at "
+        f"all they compute but the models): {_room_text(r)}; the book's models take "
+        f"{r['training']:,.1f}. With no training at "
         f"all, make test would take about {r['untrained_seconds']:,.0f} s"
         + (
             f"; with the {r['budget']:,.0f} core-seconds the book's training may take, about "

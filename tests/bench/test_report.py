@@ -166,6 +166,20 @@ def test_the_report_says_what_the_fresh_clones_target_leaves_for_training():
         "training (the models take 600) |"
     ) in row
 
+    # chapters that exceed the target's share without training: the excess, not a room of 0
+    book["chapters"] = [{"chapter": "a", "seconds": 1500.0}, {"chapter": "b", "seconds": 500.0}]
+    book["training"] = {"models": 3, "seconds": 500.0}
+    test["phases"][1]["seconds"] = 1000.0  # 2,000 core-seconds at 2 a second again
+    md = report.markdown(results)
+    assert (
+        "leaves 1,200 core-seconds for the chapters. Without their training they take 1,500.0" in md
+    )
+    assert (
+        "the target leaves nothing for training, and the chapters without it exceed its share "
+        "by 300 core-seconds; the book's models take 500.0."
+    ) in md
+    assert "leaves 0 core-seconds" not in md
+
     # measured in different runs, the two are not set side by side
     test["carried_over_from"] = "2026-01-01 00:00 UTC"
     md = report.markdown(results)
